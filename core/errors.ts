@@ -1,0 +1,106 @@
+/**
+ * The one error catalogue of Herald.
+ *
+ * Every error Herald raises on purpose is a {@link HeraldError} whose `code` is one of
+ * {@link ERROR_CODES} (`HERALD_<AREA>_<WHAT>`; areas: TOPOLOGY, OPERATOR, EDGE, SINK, LOG, STORE,
+ * CONFIG, AUTH). Codes are stable: clients, dashboards and docs/errors.md match on them, never on
+ * message text. Each entry says which HTTP status it maps to when it reaches a client and whether
+ * an operation that failed with it may be retried.
+ *
+ * A test (test/unit/errors.test.ts) fails when a code here is missing from docs/errors.md.
+ */
+
+/** Static facts about one error code. */
+export interface ErrorSpec {
+  /** HTTP status used when the error reaches a client of the edge. */
+  readonly status: number;
+  /** Whether retrying the same operation later may succeed. */
+  readonly retriable: boolean;
+  /** One line for docs/errors.md: when this happens. */
+  readonly summary: string;
+}
+
+/** The catalogue. Add a code here and a line to docs/errors.md together. */
+export const ERROR_CODES = {
+  HERALD_CONFIG_INVALID: { status: 500, retriable: false, summary: 'A setting (env var or --flag) has an invalid value; start-up stops.' },
+  HERALD_TOPOLOGY_INVALID: { status: 500, retriable: false, summary: 'The topology file does not parse or does not match the schema.' },
+  HERALD_TOPOLOGY_NOT_FOUND: { status: 500, retriable: false, summary: 'The topology file does not exist or cannot be read.' },
+  HERALD_OPERATOR_UNKNOWN: { status: 500, retriable: false, summary: 'A topology node names an operator type that is not registered.' },
+  HERALD_OPERATOR_FAILED: { status: 500, retriable: true, summary: 'An operator threw while processing a batch.' },
+  HERALD_OPERATOR_RECORD_INVALID: { status: 500, retriable: false, summary: 'A record on a log could not be decoded or lacks a required field; it goes to the DLQ.' },
+  HERALD_EDGE_NOT_FOUND: { status: 404, retriable: false, summary: 'No route matches the request method and path.' },
+  HERALD_EDGE_METHOD_NOT_ALLOWED: { status: 405, retriable: false, summary: 'The path exists but not for this HTTP method.' },
+  HERALD_EDGE_BODY_INVALID_JSON: { status: 400, retriable: false, summary: 'The request body is not valid JSON.' },
+  HERALD_EDGE_BODY_INVALID: { status: 400, retriable: false, summary: 'A body field is missing or has the wrong type or format.' },
+  HERALD_EDGE_QUERY_INVALID: { status: 400, retriable: false, summary: 'A query parameter is missing or malformed.' },
+  HERALD_EDGE_ID_INVALID: { status: 400, retriable: false, summary: 'topic_id or user_id is not 1-128 characters of letters, digits and ._:-' },
+  HERALD_EDGE_MESSAGE_TOO_LARGE: { status: 413, retriable: false, summary: 'The message is larger than HERALD_MAX_MESSAGE_BYTES.' },
+  HERALD_EDGE_BODY_TOO_LARGE: { status: 413, retriable: false, summary: 'The request body exceeds the edge body limit.' },
+  HERALD_EDGE_UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, summary: 'The request body is not application/json.' },
+  HERALD_EDGE_CURSOR_INVALID: { status: 400, retriable: false, summary: 'The cursor was not produced by this server or is corrupt.' },
+  HERALD_EDGE_IDEMPOTENCY_KEY_INVALID: { status: 400, retriable: false, summary: 'The Idempotency-Key header is empty or longer than 255 characters.' },
+  HERALD_EDGE_UNAVAILABLE: { status: 503, retriable: true, summary: 'The edge is starting or shutting down and cannot serve the request.' },
+  HERALD_EDGE_INTERNAL: { status: 500, retriable: true, summary: 'An unexpected error inside the edge; the request may be retried.' },
+  HERALD_LOG_APPEND_FAILED: { status: 503, retriable: true, summary: 'Appending to a log topic failed; nothing was accepted.' },
+  HERALD_LOG_CORRUPT: { status: 500, retriable: false, summary: 'A log segment has a record whose checksum does not match.' },
+  HERALD_LOG_TOPIC_UNKNOWN: { status: 500, retriable: false, summary: 'A log topic was used before it was created.' },
+  HERALD_LOG_CLOSED: { status: 503, retriable: true, summary: 'The log transport, producer or consumer is closed.' },
+  HERALD_STORE_FAILED: { status: 503, retriable: true, summary: 'A store (subscriptions, inbox, dedup, idempotency) failed.' },
+  HERALD_SINK_FAILED: { status: 500, retriable: true, summary: 'A sink could not write its batch.' },
+  HERALD_AUTH_REQUIRED: { status: 401, retriable: false, summary: 'The request needs credentials.' },
+  HERALD_AUTH_FORBIDDEN: { status: 403, retriable: false, summary: 'The credentials do not allow this request.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+/** Union of every stable error code. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Options accepted by {@link HeraldError}. */
+export interface HeraldErrorOptions {
+  /** The lower-level error that caused this one. */
+  cause?: unknown;
+  /** Structured details safe to show a client (e.g. the list of schema issues). */
+  details?: unknown;
+}
+
+/**
+ * Base class of every error Herald raises on purpose.
+ * `status` and `retriable` come from the catalogue entry of `code`.
+ */
+export class HeraldError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retriable: boolean;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options: HeraldErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'HeraldError';
+    this.code = code;
+    const spec: ErrorSpec = ERROR_CODES[code];
+    this.status = spec.status;
+    this.retriable = spec.retriable;
+    this.details = options.details;
+  }
+
+  /** The JSON body the edge sends: `{"error":{"code","message"[,"details"]}}`. */
+  toJSON(): { error: { code: ErrorCode; message: string; details?: unknown } } {
+    const error: { code: ErrorCode; message: string; details?: unknown } = { code: this.code, message: this.message };
+    if (this.details !== undefined) error.details = this.details;
+    return { error };
+  }
+}
+
+/** True when `err` is a {@link HeraldError}, optionally with the given code. */
+export function isHeraldError(err: unknown, code?: ErrorCode): err is HeraldError {
+  return err instanceof HeraldError && (code === undefined || err.code === code);
+}
+
+/**
+ * Programmer errors are never retried (TypeError, RangeError, ReferenceError, SyntaxError).
+ * Retriable: a HeraldError marked retriable, or any other Error that is not a programmer error.
+ */
+export function isRetriable(err: unknown): boolean {
+  if (err instanceof HeraldError) return err.retriable;
+  if (err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError || err instanceof SyntaxError) return false;
+  return err instanceof Error;
+}

@@ -1,0 +1,35 @@
+/**
+ * Domain records shared by the edge, the job and the stores.
+ * Field names are the wire names of the HTTP API (snake_case) so records cross
+ * every boundary without renaming.
+ */
+
+/** A notification message: a string or a JSON object. */
+export type Message = string | { [key: string]: unknown };
+
+/** One notification as clients see it (GET /notifications, SSE `data`). */
+export interface Notification {
+  /** UUIDv7 (RFC 9562): time-ordered; its 48-bit prefix is `published_at` in ms. */
+  id: string;
+  topic_id: string;
+  message: Message;
+  /** ISO 8601 UTC with milliseconds, e.g. `2026-11-29T15:00:00.000Z`. */
+  published_at: string;
+}
+
+/**
+ * Value of a record on the publish log (key = topic_id).
+ * `idempotency_key` is the client's Idempotency-Key header, or null.
+ */
+export interface PublishRecord extends Notification {
+  idempotency_key: string | null;
+}
+
+/**
+ * A record on the user log: key = user_id, value = the Notification JSON (UTF-8). The value
+ * bytes are the same for every recipient of one notification, so fan-out encodes it once.
+ */
+export interface UserRecord {
+  user_id: string;
+  notification: Notification;
+}

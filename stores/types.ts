@@ -1,0 +1,118 @@
+/**
+ * Store interfaces. Operators, the edge and the job runtime depend on these only; each profile
+ * plugs in implementations (embedded: SQLite via better-sqlite3; kafka profile: MySQL + Redis,
+ * HBase). Every method is async so network stores fit the same shape. Ids are strings end to end.
+ * Failures reject with a HeraldError `HERALD_STORE_FAILED` (retriable) carrying the driver error
+ * as `cause`.
+ */
+import type { Notification } from '../core/types.ts';
+
+/** One subscriber of a topic. */
+export interface Subscriber {
+  user_id: string;
+  /** When the subscription was made, ms since the epoch. */
+  subscribed_at: number;
+}
+
+/** Subscriptions: topic_id → user_ids, and the reverse index user_id → topic_ids. */
+export interface SubscriptionStore {
+  /** Subscribes (idempotent). `created` is false when it already existed (subscribed_at kept). */
+  subscribe(topicId: string, userId: string, atMs: number): Promise<{ created: boolean }>;
+  /** Unsubscribes (idempotent). `removed` is false when there was nothing to remove. */
+  unsubscribe(topicId: string, userId: string): Promise<{ removed: boolean }>;
+  /**
+   * Subscribers of many topics in one round trip (batch lookup), ordered by user_id.
+   * Topics without subscribers map to an empty array.
+   */
+  subscribersOf(topicIds: readonly string[]): Promise<Map<string, Subscriber[]>>;
+  /** Topics a user is subscribed to, ordered by topic_id. */
+  topicsOf(userId: string): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** One notification stored for one user, with its position in the user's delivery order. */
+export interface InboxEntry {
+  user_id: string;
+  notification: Notification;
+  /**
+   * Delivery position: the user log offset of the record that carried it. Monotonic per user
+   * (a user always hashes to one user-log partition). SSE resume follows `seq` order.
+   */
+  seq: number;
+}
+
+/** A page of GET /notifications. */
+export interface InboxPage {
+  notifications: Notification[];
+  /** Opaque cursor for the next page, or null when this page is the last one now. */
+  next_cursor: string | null;
+}
+
+/** Query of GET /notifications. */
+export interface InboxQuery {
+  /** Only notifications with published_at strictly after this, ms since the epoch. */
+  sinceMs?: number;
+  /** Page size, 1..1000. */
+  limit: number;
+  /** Cursor from a previous page. Throws HERALD_EDGE_CURSOR_INVALID when malformed. */
+  cursor?: string;
+}
+
+/** The inbox (offline store): every notification of every user within retention. */
+export interface InboxStore {
+  /**
+   * Stores entries (idempotent per (user_id, notification.id)). Returns, per entry, true when it
+   * was newly stored and false when that user already had that notification (a replay).
+   */
+  append(entries: readonly InboxEntry[]): Promise<boolean[]>;
+  /** Oldest first by (published_at, id), paged with an opaque cursor: no item twice, none skipped. */
+  list(userId: string, query: InboxQuery): Promise<InboxPage>;
+  /**
+   * For SSE resume: the user's notifications delivered after `lastEventId` in `seq` order, at most
+   * `limit`. When the id is unknown for this user (expired, or never delivered here), falls back
+   * to notifications with published_at after the UUIDv7 timestamp of the id (`found` = false).
+   * `afterSeq`: continue after this seq instead (paging through a long backlog).
+   */
+  readAfter(userId: string, lastEventId: string, limit: number, afterSeq?: number): Promise<{ found: boolean; entries: InboxEntry[] }>;
+  /** Deletes notifications published before `beforeMs`. Returns how many were deleted. */
+  purge(beforeMs: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Exact confirm store of the windowed Bloom dedup: which idempotency keys were already fanned
+ * out. A Bloom positive is confirmed here, so a false positive never drops a new notification.
+ */
+export interface DedupStore {
+  /** Which of `keys` are confirmed (seen and fanned out). One round trip for the batch. */
+  confirmed(keys: readonly string[]): Promise<Set<string>>;
+  /** Records keys as fanned out (idempotent). `at` = ms since the epoch. */
+  confirm(entries: readonly { key: string; partition: number; at: number }[]): Promise<void>;
+  /** Keys of one source partition confirmed at or after `sinceMs`, oldest first (Bloom restore). */
+  keysSince(partition: number, sinceMs: number): Promise<{ key: string; at: number }[]>;
+  /** Deletes confirmations older than `beforeMs`. Returns how many were deleted. */
+  purge(beforeMs: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The first answer given to one Idempotency-Key on one topic. */
+export interface IdempotencyRecord {
+  id: string;
+  published_at: string;
+  /** 'pending' until the publish record is durably on the publish log, then 'appended'. */
+  state: 'pending' | 'appended';
+}
+
+/** Idempotency-Key claims of POST /publish, per (topic_id, key). */
+export interface IdempotencyStore {
+  /**
+   * Claims `key` on `topicId` for `candidate` unless already claimed. Returns the record that
+   * holds the claim (the candidate when `created`).
+   */
+  claim(topicId: string, key: string, candidate: IdempotencyRecord): Promise<{ record: IdempotencyRecord; created: boolean }>;
+  /** Marks a claim as appended. */
+  markAppended(topicId: string, key: string): Promise<void>;
+  /** Deletes claims made before `beforeMs`. */
+  purge(beforeMs: number): Promise<number>;
+  close(): Promise<void>;
+}
