@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   HERALD_LOG_TOPIC_UNKNOWN: { status: 500, retriable: false, summary: 'A log topic was used before it was created.' },
   HERALD_LOG_CLOSED: { status: 503, retriable: true, summary: 'The log transport, producer or consumer is closed.' },
   HERALD_STORE_FAILED: { status: 503, retriable: true, summary: 'A store (subscriptions, inbox, dedup, idempotency) failed.' },
+  HERALD_STORE_REJECTED: { status: 500, retriable: false, summary: 'A store refused the operation for a reason a retry cannot fix (constraint violation, read-only or closed store, corrupt or unmigrated database).' },
   HERALD_SINK_FAILED: { status: 500, retriable: true, summary: 'A sink could not write its batch.' },
   HERALD_AUTH_REQUIRED: { status: 401, retriable: false, summary: 'The request needs credentials.' },
   HERALD_AUTH_FORBIDDEN: { status: 403, retriable: false, summary: 'The credentials do not allow this request.' },

@@ -1,0 +1,151 @@
+/**
+ * Settings of a Herald process, validated once at start-up.
+ *
+ * Every setting comes from an env var and may be overridden by a `--flag` (flags win). Defaults
+ * live in {@link DEFAULTS}. Invalid values stop start-up with HERALD_CONFIG_INVALID naming the
+ * setting, the value received and what is accepted.
+ */
+import path from 'node:path';
+import { HeraldError } from './errors.ts';
+
+/** Validated settings. Durations in ms, sizes in bytes. */
+export interface HeraldConfig {
+  /** TCP port of the edge's HTTP server (0 = any free port). */
+  port: number;
+  /** Address the HTTP server binds to. */
+  host: string;
+  /** Which implementations back the log and the stores. */
+  profile: 'embedded';
+  /** Absolute directory for the embedded log and SQLite stores. */
+  dataDir: string;
+  /** Absolute path of the topology file. */
+  topologyFile: string;
+  /** Retention of notifications (inbox, logs, idempotency keys), days. */
+  retentionDays: number;
+  /** Max size of a published message, bytes (UTF-8 of the string or of the JSON object). */
+  maxMessageBytes: number;
+  /** Interval of `: ping` comments on SSE streams, ms. */
+  ssePingMs: number;
+  /** Worker threads of the operator pool (0 = one per core, at least 1). */
+  workerThreads: number;
+}
+
+/** One place for defaults, with units. */
+export const DEFAULTS = {
+  port: 8080,
+  host: '127.0.0.1',
+  profile: 'embedded',
+  dataDir: './data',
+  topologyFile: 'jobs/notifications.topology.yaml',
+  retentionDays: 7, // days
+  maxMessageBytes: 4096, // bytes
+  ssePingMs: 15_000, // ms: 15 s
+  workerThreads: 0, // 0 = one per core
+} as const satisfies Record<keyof HeraldConfig, unknown>;
+
+interface SettingSpec {
+  key: keyof HeraldConfig;
+  env: string;
+  flag: string;
+  parse: (raw: string) => unknown;
+  accepts: string;
+}
+
+function integer(min: number, max: number): (raw: string) => number | undefined {
+  return (raw) => {
+    if (!/^\d+$/.test(raw.trim())) return undefined;
+    const n = Number(raw);
+    return Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
+  };
+}
+
+function nonEmpty(raw: string): string | undefined {
+  return raw.trim() === '' ? undefined : raw.trim();
+}
+
+/** The settings table: env var, flag, parser, and the accepted values for error messages. */
+export const SETTINGS: readonly SettingSpec[] = [
+  { key: 'port', env: 'PORT', flag: '--port', parse: integer(0, 65_535), accepts: 'an integer from 0 to 65535' },
+  { key: 'host', env: 'HERALD_HOST', flag: '--host', parse: nonEmpty, accepts: 'a host name or IP address' },
+  {
+    key: 'profile',
+    env: 'HERALD_PROFILE',
+    flag: '--profile',
+    parse: (raw) => (raw === 'embedded' ? raw : undefined),
+    accepts: '"embedded" (the only profile in this build)',
+  },
+  { key: 'dataDir', env: 'HERALD_DATA_DIR', flag: '--data-dir', parse: nonEmpty, accepts: 'a directory path' },
+  { key: 'topologyFile', env: 'HERALD_TOPOLOGY', flag: '--topology', parse: nonEmpty, accepts: 'a path to a topology YAML file' },
+  { key: 'retentionDays', env: 'HERALD_RETENTION_DAYS', flag: '--retention-days', parse: integer(1, 3650), accepts: 'an integer number of days from 1 to 3650' },
+  {
+    key: 'maxMessageBytes',
+    env: 'HERALD_MAX_MESSAGE_BYTES',
+    flag: '--max-message-bytes',
+    parse: integer(1, 1_048_576),
+    accepts: 'an integer number of bytes from 1 to 1048576',
+  },
+  { key: 'ssePingMs', env: 'HERALD_SSE_PING_MS', flag: '--sse-ping-ms', parse: integer(100, 3_600_000), accepts: 'an integer number of ms from 100 to 3600000' },
+  { key: 'workerThreads', env: 'HERALD_WORKER_THREADS', flag: '--worker-threads', parse: integer(0, 256), accepts: 'an integer from 0 (one per core) to 256' },
+];
+
+/**
+ * Splits `--flag value` and `--flag=value` pairs out of argv.
+ * @returns the flag values by flag name and the remaining positional arguments
+ * @throws HeraldError HERALD_CONFIG_INVALID for an unknown flag or a flag without a value
+ */
+export function parseFlags(argv: readonly string[]): { flags: Map<string, string>; positional: string[] } {
+  const known = new Set(SETTINGS.map((s) => s.flag));
+  const flags = new Map<string, string>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    if (!known.has(name)) {
+      throw new HeraldError('HERALD_CONFIG_INVALID', `Unknown flag ${name}. Known flags: ${[...known].join(', ')}.`);
+    }
+    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new HeraldError('HERALD_CONFIG_INVALID', `Flag ${name} needs a value.`);
+    flags.set(name, value);
+  }
+  return { flags, positional };
+}
+
+/**
+ * Builds the validated configuration from env vars and flags (flags win), collecting every
+ * invalid setting into one error.
+ * @param env usually `process.env`
+ * @param flags from {@link parseFlags}
+ * @param cwd base for relative paths
+ * @throws HeraldError HERALD_CONFIG_INVALID naming each bad setting, its value and what is accepted
+ */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  flags: ReadonlyMap<string, string> = new Map(),
+  cwd: string = process.cwd(),
+): HeraldConfig {
+  const out: Record<string, unknown> = { ...DEFAULTS };
+  const problems: string[] = [];
+  for (const spec of SETTINGS) {
+    const fromFlag = flags.get(spec.flag);
+    const raw = fromFlag ?? env[spec.env];
+    if (raw === undefined) continue;
+    const value = spec.parse(raw);
+    if (value === undefined) {
+      const source = fromFlag !== undefined ? spec.flag : spec.env;
+      problems.push(`${source}=${JSON.stringify(raw)} is invalid: set ${spec.env} (or ${spec.flag}) to ${spec.accepts}.`);
+      continue;
+    }
+    out[spec.key] = value;
+  }
+  if (problems.length > 0) {
+    throw new HeraldError('HERALD_CONFIG_INVALID', `Invalid settings:\n  ${problems.join('\n  ')}`, { details: problems });
+  }
+  out.dataDir = path.resolve(cwd, out.dataDir as string);
+  out.topologyFile = path.resolve(cwd, out.topologyFile as string);
+  return out as unknown as HeraldConfig;
+}

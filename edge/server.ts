@@ -1,0 +1,125 @@
+/**
+ * The edge's HTTP server: the public API (subscribe, publish, notifications, stream), /healthz
+ * and /metrics. node:http with a small router; every response is JSON except the SSE stream and
+ * the Prometheus text.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../core/logger.ts';
+import { counter, histogram, registry as metricsRegistry } from '../core/metrics.ts';
+import { HeraldError, isHeraldError } from '../core/errors.ts';
+import { Router } from './http/router.ts';
+import { sendError, sendJson } from './http/json.ts';
+import { Publisher } from './publisher.ts';
+import { subscriptionRoutes } from './routes/subscriptions.ts';
+import { publishRoutes } from './routes/publish.ts';
+import { notificationRoutes } from './routes/notifications.ts';
+import { streamRoutes } from './routes/stream.ts';
+import type { ConnectionRegistry } from './sse/connection-registry.ts';
+import type { LogProducer } from '../log/types.ts';
+import type { IdempotencyStore, InboxStore, SubscriptionStore } from '../stores/types.ts';
+
+const requests = counter('herald_http_requests_total', 'HTTP requests by route and status.', ['route', 'status']);
+const duration = histogram('herald_http_request_duration_seconds', 'HTTP request duration (SSE: until the stream is set up).', ['route'], [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+]);
+
+/** What the edge needs from the rest of the process. */
+export interface EdgeDeps {
+  logger: Logger;
+  subscriptions: SubscriptionStore;
+  inbox: InboxStore;
+  idempotency: IdempotencyStore;
+  producer: LogProducer;
+  /** Name of the publish log topic. */
+  publishLog: string;
+  registry: ConnectionRegistry;
+  /** Max message size, bytes. */
+  maxMessageBytes: number;
+  /** True while the job runs (GET /healthz answers 200), false while starting or stopping. */
+  isHealthy: () => boolean;
+}
+
+/** A running edge HTTP server. */
+export interface EdgeServer {
+  server: http.Server;
+  /** Base URL, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  /** Stops accepting, closes SSE streams with a retry hint, waits for requests to finish. */
+  close(): Promise<void>;
+}
+
+/** Builds the router of the public API. */
+export function createRouter(deps: EdgeDeps): Router {
+  const router = new Router();
+  const publisher = new Publisher({ producer: deps.producer, idempotency: deps.idempotency, publishLog: deps.publishLog });
+  subscriptionRoutes(router, deps.subscriptions);
+  publishRoutes(router, publisher, deps.maxMessageBytes);
+  notificationRoutes(router, deps.inbox);
+  streamRoutes(router, deps.registry, deps.inbox);
+  router.on('GET', '/healthz', (_req, res) => {
+    if (deps.isHealthy()) sendJson(res, 200, { status: 'ok', sse_connections: deps.registry.size });
+    else sendError(res, new HeraldError('HERALD_EDGE_UNAVAILABLE', 'Herald is starting or stopping.'));
+  });
+  router.on('GET', '/metrics', async (_req, res) => {
+    const text = await metricsRegistry.metrics();
+    res.writeHead(200, { 'content-type': metricsRegistry.contentType });
+    res.end(text);
+  });
+  return router;
+}
+
+/**
+ * Starts the edge HTTP server on host:port (port 0 = any free port).
+ * @throws the listen error (e.g. EADDRINUSE) with the port in the message
+ */
+export async function startEdgeServer(deps: EdgeDeps, host: string, port: number): Promise<EdgeServer> {
+  const router = createRouter(deps);
+  const log = deps.logger.child({ module: 'edge' });
+  const server = http.createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    let label = 'unmatched';
+    res.on('finish', () => requests.inc({ route: label, status: String(res.statusCode) }));
+    void (async () => {
+      try {
+        const url = new URL(req.url ?? '/', 'http://edge');
+        const match = router.match(req.method ?? 'GET', url.pathname);
+        label = match.label;
+        await match.handler(req, res, url);
+      } catch (err) {
+        if (!isHeraldError(err) || err.status >= 500) log.error({ err, method: req.method, url: req.url }, 'request failed');
+        sendError(res, err);
+      } finally {
+        duration.observe({ route: label }, Number(process.hrtime.bigint() - started) / 1e9);
+      }
+    })();
+  });
+  server.keepAliveTimeout = 65_000; // ms: longer than common load-balancer idle timeouts
+  server.headersTimeout = 70_000; // ms
+  server.requestTimeout = 0; // SSE streams are long-lived
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'EADDRINUSE' ? new Error(`Port ${port} on ${host} is in use; set PORT (or --port) to a free port.`, { cause: err }) : err);
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  log.info({ url }, 'edge listening');
+  return {
+    server,
+    url,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      deps.registry.closeAll(1000);
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), 5_000); // ms: drain deadline
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}
