@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * The `herald` command.
+ *
+ *   herald start                       job + edge in one process (the default; `npm start`)
+ *   herald job                         the job stages only (fan-out consumer group member)
+ *   herald edge                        the edge only (HTTP API, SSE, edge consumer group member)
+ *   herald topology validate|explain|graph FILE
+ *
+ * Settings: env vars or --flags (see `herald --help`); invalid settings stop start-up with a
+ * message naming the setting.
+ */
+import { isHeraldError } from '../core/errors.ts';
+import { SETTINGS, loadConfig, parseFlags, DEFAULTS } from '../core/config.ts';
+import { logger } from '../core/logger.ts';
+import { startHerald, type Role } from '../jobs/app.ts';
+import { runTopologyCommand } from './topology-command.ts';
+
+const HELP = `Usage: herald <command> [--flag value ...]
+
+Commands:
+  start                 run the whole job (fan-out stage + edge) in one process (default)
+  job                   run the job stages only (a member of each job consumer group)
+  edge                  run an edge only (HTTP API, SSE streams, edge consumer group)
+  topology validate F   check a topology file; prints every error with its line
+  topology explain F    print stages, log topics, partitions, operators, consumer groups
+  help                  this text
+
+Settings (env var, --flag, default):
+${SETTINGS.map((s) => `  ${s.env.padEnd(26)} ${s.flag.padEnd(22)} ${String(DEFAULTS[s.key])}`).join('\n')}
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command = 'start', ...rest] = argv;
+  const io = { stdout: (s: string) => process.stdout.write(s), stderr: (s: string) => process.stderr.write(s) };
+  if (command === 'help' || command === '--help' || command === '-h') {
+    io.stdout(HELP);
+    return 0;
+  }
+  if (command === 'topology') return runTopologyCommand(rest, io);
+  const roles: Record<string, Role[]> = { start: ['job', 'edge'], job: ['job'], edge: ['edge'] };
+  const selected = roles[command];
+  if (!selected) {
+    io.stderr(`Unknown command "${command}".\n\n${HELP}`);
+    return 2;
+  }
+  const { flags, positional } = parseFlags(rest);
+  if (positional.length > 0) {
+    io.stderr(`Unexpected argument(s): ${positional.join(' ')}\n\n${HELP}`);
+    return 2;
+  }
+  const config = loadConfig(process.env, flags);
+  const app = await startHerald(config, selected);
+  if (app.edge) io.stdout(`Herald ${command} listening on ${app.edge.url} (profile ${config.profile}, data in ${config.dataDir})\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'stopping');
+      const force = setTimeout(() => process.exit(1), 15_000); // ms: shutdown deadline
+      force.unref();
+      void app.close().then(resolve, (err: unknown) => {
+        logger.error({ err }, 'error while stopping');
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (isHeraldError(err)) process.stderr.write(`herald: ${err.code}: ${err.message}\n`);
+    else process.stderr.write(`herald: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,137 @@
+/**
+ * Assembles a Herald process from its settings: topology → log topics → stores → operator pool →
+ * stages (consumer groups) → edge HTTP server. `start` runs every role in one process; `job` and
+ * `edge` run one role each (scale-out on the kafka profile).
+ */
+import os from 'node:os';
+import type { HeraldConfig } from '../core/config.ts';
+import { logger as rootLogger, type Logger } from '../core/logger.ts';
+import { ConnectionRegistry } from '../edge/sse/connection-registry.ts';
+import { startEdgeServer, type EdgeServer } from '../edge/server.ts';
+import { createOperatorPool } from '../operators/runtime/operator-pool.ts';
+import { loadTopology } from '../topology/index.ts';
+import type { CompiledTopology } from '../topology/types.ts';
+import { openEmbeddedProfile, type Profile } from './profiles/embedded.ts';
+import { startEdgeStage } from './runtime/edge-stage.ts';
+import { startOperatorStage, type RunningStage } from './runtime/operator-stage.ts';
+import { createPartitionStateFactory } from './runtime/partition-state.ts';
+
+/** Process roles. */
+export type Role = 'job' | 'edge';
+
+/** A running Herald process. */
+export interface HeraldApp {
+  config: HeraldConfig;
+  topology: CompiledTopology;
+  profile: Profile;
+  /** The edge server when the `edge` role runs here. */
+  edge: EdgeServer | null;
+  stages: RunningStage[];
+  /** Graceful stop: stop accepting, close streams, finish in-flight batches, commit, close stores. */
+  close(): Promise<void>;
+}
+
+const DAY_MS = 86_400_000;
+/** How often retention purges run, ms. */
+const PURGE_INTERVAL_MS = 3_600_000; // ms: hourly
+
+/**
+ * Starts Herald with the given roles.
+ * @throws HeraldError HERALD_TOPOLOGY_* for a bad topology file, HERALD_LOG_* / HERALD_STORE_* when
+ *   the data directory cannot be opened, or the listen error of the HTTP server
+ */
+export async function startHerald(config: HeraldConfig, roles: readonly Role[] = ['job', 'edge'], logger: Logger = rootLogger): Promise<HeraldApp> {
+  const topology = await loadTopology(config.topologyFile);
+  const retentionMs = config.retentionDays * DAY_MS;
+  const profile = await openEmbeddedProfile(config.dataDir, retentionMs);
+  await profile.transport.ensureTopics(topology.logs.map((l) => ({ name: l.name, partitions: l.partitions, retentionMs: Math.min(l.retentionMs, retentionMs) })));
+  let healthy = false;
+  const stages: RunningStage[] = [];
+  const threads = config.workerThreads > 0 ? config.workerThreads : Math.max(1, os.availableParallelism());
+  const needsPool = roles.includes('job') && topology.stages.some((s) => s.role === 'job');
+  const pool = needsPool ? createOperatorPool({ threads }) : null;
+  const registry = new ConnectionRegistry({ pingIntervalMs: config.ssePingMs, maxBufferedBytes: 1024 * 1024 });
+  const producer = profile.transport.createProducer();
+  let edge: EdgeServer | null = null;
+
+  try {
+    if (roles.includes('edge')) {
+      edge = await startEdgeServer(
+        {
+          logger,
+          subscriptions: profile.subscriptions,
+          inbox: profile.inbox,
+          idempotency: profile.idempotency,
+          producer,
+          publishLog: publishLogOf(topology),
+          registry,
+          maxMessageBytes: config.maxMessageBytes,
+          isHealthy: () => healthy,
+        },
+        config.host,
+        config.port,
+      );
+    }
+    const createPartitionState = createPartitionStateFactory(profile.dedup);
+    for (const stage of topology.stages) {
+      if (!roles.includes(stage.role)) continue;
+      if (stage.role === 'job') {
+        stages.push(
+          await startOperatorStage({ stage, transport: profile.transport, producer, pool: pool!, dedup: profile.dedup, storeSpecs: profile.storeSpecs, logger, createPartitionState }),
+        );
+      } else {
+        stages.push(await startEdgeStage({ stage, transport: profile.transport, producer, inbox: profile.inbox, live: registry, logger }));
+      }
+    }
+  } catch (err) {
+    await edge?.close();
+    await pool?.close();
+    await profile.close();
+    throw err;
+  }
+
+  const purge = async () => {
+    const before = Date.now() - retentionMs;
+    try {
+      const [inbox, dedup, idem] = await Promise.all([profile.inbox.purge(before), profile.dedup.purge(before), profile.idempotency.purge(before)]);
+      logger.info({ inbox, dedup, idempotency: idem }, 'retention purge');
+    } catch (err) {
+      logger.error({ err }, 'retention purge failed; will retry');
+    }
+  };
+  const purgeTimer = setInterval(() => void purge(), PURGE_INTERVAL_MS);
+  purgeTimer.unref();
+  void purge();
+
+  healthy = true;
+  logger.info({ roles, profile: config.profile, dataDir: config.dataDir, topology: topology.name, stages: stages.map((s) => s.stage.name), url: edge?.url }, 'herald started');
+
+  let closing: Promise<void> | null = null;
+  return {
+    config,
+    topology,
+    profile,
+    edge,
+    stages,
+    close() {
+      closing ??= (async () => {
+        healthy = false;
+        clearInterval(purgeTimer);
+        await edge?.close();
+        for (const s of stages) await s.close();
+        await producer.close();
+        await pool?.close();
+        await profile.close();
+        logger.info('herald stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The log topic the edge appends publishes to: the source log of the first job stage. */
+function publishLogOf(topology: CompiledTopology): string {
+  const first = topology.stages.find((s) => s.role === 'job');
+  if (!first) throw new Error(`topology ${topology.name} has no job stage to publish to`);
+  return first.source.log;
+}

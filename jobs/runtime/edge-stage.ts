@@ -1,0 +1,54 @@
+/**
+ * Runs the edge stage: this edge's member of the consumer group over the user log. Each batch
+ * goes through the `edge-delivery` sink (inbox, then live SSE); undecodable records go to the
+ * DLQ. The offset is committed after the inbox append resolved.
+ */
+import type { Logger } from '../../core/logger.ts';
+import { counter } from '../../core/metrics.ts';
+import type { LogConsumer, LogProducer, LogTransport } from '../../log/types.ts';
+import { EdgeDeliverySink, type LiveDelivery } from '../../sinks/edge-delivery/index.ts';
+import type { InboxStore } from '../../stores/types.ts';
+import type { CompiledStage } from '../../topology/types.ts';
+import { writeDeadLetters } from './dead-letters.ts';
+import type { RunningStage } from './operator-stage.ts';
+
+const recordsIn = counter('herald_stage_records_in_total', 'Records read by a stage.', ['stage']);
+
+/** Dependencies of {@link startEdgeStage}. */
+export interface EdgeStageDeps {
+  stage: CompiledStage;
+  transport: LogTransport;
+  producer: LogProducer;
+  inbox: InboxStore;
+  live: LiveDelivery;
+  logger: Logger;
+}
+
+/** Joins the edge consumer group and delivers batches until closed. */
+export async function startEdgeStage(deps: EdgeStageDeps): Promise<RunningStage> {
+  const { stage, transport, producer, logger } = deps;
+  const log = logger.child({ stage: stage.name });
+  const sink = new EdgeDeliverySink({ inbox: deps.inbox, live: deps.live });
+  const consumer: LogConsumer = transport.createConsumer({
+    groupId: stage.consumerGroup,
+    topics: [stage.source.log],
+    maxBatchRecords: stage.maxBatchRecords,
+    onAssigned: (tps) => log.info({ partitions: tps.map((t) => t.partition) }, 'user partitions assigned'),
+    onRevoked: (tps) => log.info({ partitions: tps.map((t) => t.partition) }, 'user partitions revoked'),
+  });
+  await consumer.run(async (batch) => {
+    recordsIn.inc({ stage: stage.name }, batch.count);
+    const bad = await sink.write(batch);
+    if (bad.length === 0) return;
+    if (stage.errorPolicy === 'fail') throw new Error(`stage ${stage.name}: undecodable record at offset ${bad[0]!.offset}: ${bad[0]!.message}`);
+    if (stage.deadLetterLog) await writeDeadLetters(producer, stage.deadLetterLog, { stage: stage.name, log: stage.source.log, partition: batch.partition }, bad);
+    else log.warn({ count: bad.length, first: bad[0] }, 'undecodable user-log records skipped');
+  });
+  return {
+    stage,
+    consumer,
+    async close() {
+      await consumer.close();
+    },
+  };
+}

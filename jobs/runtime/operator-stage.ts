@@ -1,0 +1,129 @@
+/**
+ * Runs one operator stage (e.g. `fanout`) as a member of its consumer group.
+ *
+ * Per batch of one source partition (the main thread owns the consumer, the producer and the
+ * offsets; the operators run on a worker thread):
+ *  1. hand the batch as one transferable buffer to the operator pool (one task, no per-record
+ *     messages), with the partition's shared operator state (Bloom windows);
+ *  2. append the task's outputs to their log topics, and undecodable records to the DLQ;
+ *  3. record the batch's new idempotency keys in the exact dedup store;
+ *  4. resolve, so the consumer commits the source offsets.
+ * A crash before 3 replays the batch: the outputs may be appended twice, and the edge stage's
+ * idempotent inbox drops the copies. A crash after 3 replays nothing visible: the keys are
+ * confirmed, so the dedup operator drops the records.
+ */
+import type { Logger } from '../../core/logger.ts';
+import { counter, histogram } from '../../core/metrics.ts';
+import type { LogConsumer, LogProducer, LogTransport, TopicPartition } from '../../log/types.ts';
+import type { OperatorTask, OperatorTaskResult, StoreSpecs } from '../../operators/task.ts';
+import type { DedupStore } from '../../stores/types.ts';
+import type { CompiledStage } from '../../topology/types.ts';
+import { writeDeadLetters } from './dead-letters.ts';
+
+const recordsIn = counter('herald_stage_records_in_total', 'Records read by a stage.', ['stage']);
+const recordsOut = counter('herald_stage_records_out_total', 'Records written by a stage.', ['stage']);
+const duplicates = counter('herald_dedup_duplicates_total', 'Records dropped as duplicates by the dedup operator.', ['stage']);
+const bloomPositives = counter('herald_dedup_bloom_positives_total', 'Bloom positives checked against the exact store.', ['stage']);
+const falsePositives = counter('herald_dedup_bloom_false_positives_total', 'Bloom positives the exact store did not confirm (kept).', ['stage']);
+const deadLettered = counter('herald_stage_dead_letters_total', 'Records sent to the DLQ.', ['stage']);
+const batchSeconds = histogram('herald_stage_batch_duration_seconds', 'Time from handing a batch to the operators to its commit.', ['stage'], [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+]);
+
+/** Runs operator tasks on worker threads. */
+export interface OperatorRunner {
+  run(task: OperatorTask): Promise<OperatorTaskResult>;
+}
+
+/** Dependencies of {@link startOperatorStage}. */
+export interface OperatorStageDeps {
+  stage: CompiledStage;
+  transport: LogTransport;
+  producer: LogProducer;
+  pool: OperatorRunner;
+  dedup: DedupStore;
+  storeSpecs: StoreSpecs;
+  logger: Logger;
+  /**
+   * Builds (and restores) the shared operator state of one source partition, by operator node
+   * name. Called on assignment, before any batch of the partition.
+   */
+  createPartitionState: (stage: CompiledStage, partition: number) => Promise<Record<string, SharedArrayBuffer>>;
+}
+
+/** A running operator stage member. */
+export interface RunningStage {
+  readonly stage: CompiledStage;
+  readonly consumer: LogConsumer;
+  close(): Promise<void>;
+}
+
+/** Joins the stage's consumer group and processes batches until closed. */
+export async function startOperatorStage(deps: OperatorStageDeps): Promise<RunningStage> {
+  const { stage, transport, producer, pool, dedup, logger } = deps;
+  const log = logger.child({ stage: stage.name });
+  const state = new Map<number, Record<string, SharedArrayBuffer>>();
+  const partitionCounts: Record<string, number> = {};
+  for (const sink of stage.sinks) if (sink.log) partitionCounts[sink.log] = transport.partitionCount(sink.log);
+  if (stage.deadLetterLog) partitionCounts[stage.deadLetterLog] = transport.partitionCount(stage.deadLetterLog);
+  const labels = { stage: stage.name };
+
+  const consumer = transport.createConsumer({
+    groupId: stage.consumerGroup,
+    topics: [stage.source.log],
+    maxBatchRecords: stage.maxBatchRecords,
+    onAssigned: async (tps: TopicPartition[]) => {
+      for (const tp of tps) state.set(tp.partition, await deps.createPartitionState(stage, tp.partition));
+      log.info({ partitions: tps.map((t) => t.partition) }, 'partitions assigned');
+    },
+    onRevoked: (tps: TopicPartition[]) => {
+      for (const tp of tps) state.delete(tp.partition);
+      log.info({ partitions: tps.map((t) => t.partition) }, 'partitions revoked');
+    },
+  });
+
+  await consumer.run(async (batch) => {
+    const started = process.hrtime.bigint();
+    const partitionState = state.get(batch.partition) ?? (await deps.createPartitionState(stage, batch.partition));
+    state.set(batch.partition, partitionState);
+    const result = await pool.run({
+      stage,
+      partition: batch.partition,
+      // A copy is transferred: the consumer may hand this batch again if a later step fails.
+      records: batch.encoded.slice(),
+      state: partitionState,
+      stores: deps.storeSpecs,
+      nowMs: Date.now(),
+      partitionCounts,
+    });
+    for (const out of result.outputs) await producer.sendEncoded(out.log, out.records);
+    if (result.deadLetters.length > 0) {
+      if (stage.errorPolicy === 'fail') {
+        const first = result.deadLetters[0]!;
+        throw new Error(`stage ${stage.name} (error_policy fail): record at offset ${first.offset} failed: ${first.code} ${first.message}`);
+      }
+      if (stage.errorPolicy === 'dead-letter' && stage.deadLetterLog) {
+        await writeDeadLetters(producer, stage.deadLetterLog, { stage: stage.name, log: stage.source.log, partition: batch.partition }, result.deadLetters);
+      } else {
+        log.warn({ count: result.deadLetters.length, first: result.deadLetters[0] }, 'records skipped (error_policy continue)');
+      }
+      deadLettered.inc(labels, result.deadLetters.length);
+    }
+    if (result.confirmations.length > 0) await dedup.confirm(result.confirmations);
+    const s = result.stats;
+    recordsIn.inc(labels, s.recordsIn);
+    recordsOut.inc(labels, s.recordsOut);
+    duplicates.inc(labels, s.duplicates);
+    bloomPositives.inc(labels, s.bloomPositives);
+    falsePositives.inc(labels, s.bloomFalsePositives);
+    batchSeconds.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+  });
+
+  return {
+    stage,
+    consumer,
+    async close() {
+      await consumer.close();
+    },
+  };
+}
