@@ -1,0 +1,181 @@
+/**
+ * InboxStore on SQLite (the offline store of the embedded profile).
+ *
+ * One row per (user_id, notification id). `message` is the JSON text of the message, so a string
+ * message comes back as the same string and an object as an equal object. `published_at` keeps
+ * the ISO text exactly as received; `published_at_ms` is what queries sort and filter on.
+ *
+ * Indexes: (user_id, published_at_ms, id) for GET /notifications, (user_id, seq) for SSE resume,
+ * (published_at_ms) for purge.
+ */
+import type Database from 'better-sqlite3';
+import type { Notification } from '../../core/types.ts';
+import type { InboxEntry, InboxPage, InboxQuery, InboxStore } from '../types.ts';
+import { decodeInboxCursor, encodeInboxCursor } from './inbox-cursor.ts';
+import { openDatabase, type Migration } from './open-database.ts';
+import { SQLITE_DEFAULTS, type SqliteStoreOptions } from './options.ts';
+import { purgeInChunks } from './purge-in-chunks.ts';
+import { runOn } from './sqlite-errors.ts';
+import { uuidV7Ms } from './uuid-time.ts';
+
+/** Schema history of inbox.db. */
+export const INBOX_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'inbox: create table',
+    // A rowid table, not WITHOUT ROWID: messages can be kilobytes, too large for key-ordered rows.
+    sql: `CREATE TABLE inbox (
+      user_id TEXT NOT NULL,
+      id TEXT NOT NULL,
+      topic_id TEXT NOT NULL,
+      message TEXT NOT NULL,           -- JSON text of the message
+      published_at TEXT NOT NULL,      -- ISO 8601 exactly as received
+      published_at_ms INTEGER NOT NULL, -- ms since the epoch
+      seq INTEGER NOT NULL,            -- user log offset: delivery order of the user
+      PRIMARY KEY (user_id, id)
+    ) STRICT;
+    CREATE INDEX inbox_by_time ON inbox (user_id, published_at_ms, id);
+    CREATE INDEX inbox_by_seq ON inbox (user_id, seq, id);
+    CREATE INDEX inbox_by_age ON inbox (published_at_ms);`,
+  },
+];
+
+/** Largest page of {@link InboxStore.list}. */
+export const INBOX_MAX_LIMIT = 1000;
+
+interface Row {
+  id: string;
+  topic_id: string;
+  message: string;
+  published_at: string;
+  published_at_ms: number;
+  seq: number;
+}
+
+/** user_id, id, topic_id, message JSON, published_at ISO, published_at ms, seq. */
+type InsertRow = [string, string, string, string, string, number, number];
+
+const COLUMNS = 'id, topic_id, message, published_at, published_at_ms, seq';
+
+function toNotification(row: Row): Notification {
+  return { id: row.id, topic_id: row.topic_id, message: JSON.parse(row.message) as Notification['message'], published_at: row.published_at };
+}
+
+function checkLimit(limit: number, max: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > max) throw new RangeError(`limit must be an integer in 1..${max}, got ${limit}`);
+}
+
+/** SQLite implementation of {@link InboxStore}; build it with `openSqliteInboxStore`. */
+export class SqliteInboxStore implements InboxStore {
+  readonly #db: Database.Database;
+  readonly #insert: Database.Statement<InsertRow>;
+  readonly #firstPage: Database.Statement<[string, number, number], Row>;
+  readonly #nextPage: Database.Statement<[string, number, string, number], Row>;
+  readonly #seqOf: Database.Statement<[string, string], number>;
+  readonly #afterSeq: Database.Statement<[string, number, number], Row>;
+  readonly #sinceTime: Database.Statement<[string, number, number, string, number], Row>;
+  readonly #purge: Database.Statement<[number, number]>;
+  readonly #appendAll: (rows: readonly InsertRow[]) => boolean[];
+
+  /** Opens (and migrates unless read-only) the database at `opts.path`. Throws like `openDatabase`. */
+  constructor(opts: SqliteStoreOptions) {
+    const db = openDatabase(opts, INBOX_MIGRATIONS);
+    this.#db = db;
+    this.#insert = db.prepare(
+      'INSERT OR IGNORE INTO inbox (user_id, id, topic_id, message, published_at, published_at_ms, seq) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.#firstPage = db.prepare(`SELECT ${COLUMNS} FROM inbox WHERE user_id = ? AND published_at_ms > ? ORDER BY published_at_ms, id LIMIT ?`);
+    // Row-value bound: SQLite seeks straight to the cursor in inbox_by_time.
+    this.#nextPage = db.prepare(
+      `SELECT ${COLUMNS} FROM inbox WHERE user_id = ? AND (published_at_ms, id) > (?, ?) ORDER BY published_at_ms, id LIMIT ?`,
+    );
+    this.#seqOf = db.prepare<[string, string], number>('SELECT seq FROM inbox WHERE user_id = ? AND id = ?').pluck(true);
+    this.#afterSeq = db.prepare(`SELECT ${COLUMNS} FROM inbox WHERE user_id = ? AND seq > ? ORDER BY seq, id LIMIT ?`);
+    this.#sinceTime = db.prepare(
+      `SELECT ${COLUMNS} FROM inbox INDEXED BY inbox_by_seq
+       WHERE user_id = ? AND seq > ? AND published_at_ms >= ? AND id <> ? ORDER BY seq, id LIMIT ?`,
+    );
+    this.#purge = db.prepare('DELETE FROM inbox WHERE rowid IN (SELECT rowid FROM inbox WHERE published_at_ms < ? LIMIT ?)');
+    this.#appendAll = db.transaction((rows: readonly InsertRow[]) => rows.map((row) => this.#insert.run(...row).changes === 1));
+  }
+
+  /**
+   * One transaction for the batch. Returns, per entry, true when newly stored (a second copy of
+   * the same (user_id, id) in one batch is false). Throws RangeError for a published_at that is
+   * not a date and TypeError for a message that is neither a string nor an object (nothing stored).
+   */
+  async append(entries: readonly InboxEntry[]): Promise<boolean[]> {
+    const rows = entries.map((e) => {
+      const n = e.notification;
+      const ms = Date.parse(n.published_at);
+      if (!Number.isFinite(ms)) throw new RangeError(`notification ${n.id}: published_at is not a date: ${n.published_at}`);
+      if (typeof n.message !== 'string' && (typeof n.message !== 'object' || n.message === null)) {
+        throw new TypeError(`notification ${n.id}: message must be a string or an object`);
+      }
+      const row: InsertRow = [e.user_id, n.id, n.topic_id, JSON.stringify(n.message), n.published_at, ms, e.seq];
+      return row;
+    });
+    if (rows.length === 0) return [];
+    return runOn(this.#db, 'inbox.append', () => this.#appendAll(rows));
+  }
+
+  /**
+   * Throws RangeError when `limit` is not an integer in 1..1000, `HERALD_EDGE_CURSOR_INVALID`
+   * when the cursor is malformed. The cursor carries the last (published_at, id) returned, so
+   * appends and purges between pages never cause an item to be returned twice or skipped.
+   */
+  async list(userId: string, query: InboxQuery): Promise<InboxPage> {
+    checkLimit(query.limit, INBOX_MAX_LIMIT);
+    const after = query.cursor === undefined ? undefined : decodeInboxCursor(query.cursor);
+    const sinceMs = query.sinceMs ?? Number.MIN_SAFE_INTEGER;
+    return runOn(this.#db, 'inbox.list', () => {
+      // "published_at > sinceMs" is the bound (sinceMs, +∞): the cursor only matters when it is past it.
+      const rows =
+        after === undefined || after.publishedAtMs <= sinceMs
+          ? this.#firstPage.all(userId, sinceMs, query.limit + 1)
+          : this.#nextPage.all(userId, after.publishedAtMs, after.id, query.limit + 1);
+      const more = rows.length > query.limit;
+      const page = more ? rows.slice(0, query.limit) : rows;
+      const last = page.at(-1);
+      return {
+        notifications: page.map(toNotification),
+        next_cursor: more && last !== undefined ? encodeInboxCursor({ publishedAtMs: last.published_at_ms, id: last.id }) : null,
+      };
+    });
+  }
+
+  /**
+   * Found: entries with seq greater than the seq of `lastEventId` (or than `afterSeq` when that is
+   * larger), in (seq, id) order.
+   * Not found (`found` = false): entries published at or after the millisecond of the UUIDv7 in
+   * `lastEventId`, in (seq, id) order, after `afterSeq` when given. "At or after", not "after":
+   * notifications of that same millisecond may or may not have been delivered, and a repeat (the
+   * client can drop it by id) is better than a loss. When `lastEventId` is not a UUIDv7 at all, the
+   * fallback starts at time 0: the whole retained inbox, paged by `limit`.
+   * Throws RangeError when `limit` is not a positive integer.
+   */
+  async readAfter(userId: string, lastEventId: string, limit: number, afterSeq?: number): Promise<{ found: boolean; entries: InboxEntry[] }> {
+    checkLimit(limit, Number.MAX_SAFE_INTEGER);
+    return runOn(this.#db, 'inbox.readAfter', () => {
+      const seq = this.#seqOf.get(userId, lastEventId);
+      const toEntry = (row: Row): InboxEntry => ({ user_id: userId, notification: toNotification(row), seq: row.seq });
+      if (seq !== undefined) {
+        const from = afterSeq === undefined ? seq : Math.max(seq, afterSeq);
+        return { found: true, entries: this.#afterSeq.all(userId, from, limit).map(toEntry) };
+      }
+      const fromMs = uuidV7Ms(lastEventId) ?? 0;
+      const rows = this.#sinceTime.all(userId, afterSeq ?? Number.MIN_SAFE_INTEGER, fromMs, lastEventId, limit);
+      return { found: false, entries: rows.map(toEntry) };
+    });
+  }
+
+  /** Deletes in chunks of {@link SQLITE_DEFAULTS.purgeChunkSize} rows, yielding to the event loop between them. */
+  async purge(beforeMs: number): Promise<number> {
+    return purgeInChunks(this.#db, 'inbox.purge', this.#purge, beforeMs, SQLITE_DEFAULTS.purgeChunkSize);
+  }
+
+  /** Closes the connection; idempotent. Later calls reject with `HERALD_STORE_REJECTED`. */
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}

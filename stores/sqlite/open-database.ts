@@ -1,0 +1,96 @@
+/**
+ * Opens one SQLite database file for one store: WAL journal, synchronous=NORMAL, busy_timeout,
+ * foreign keys on, then applies the store's versioned migrations, recorded in `schema_migrations`.
+ * A read-only open runs no migration and checks the file is already at the latest version.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { HeraldError } from '../../core/errors.ts';
+import { SQLITE_DEFAULTS, type SqliteStoreOptions } from './options.ts';
+import { toStoreError } from './sqlite-errors.ts';
+
+/** One schema step. `version` starts at 1 and grows by 1; `name` is checked on every open. */
+export interface Migration {
+  readonly version: number;
+  /** Unique across stores, e.g. `inbox: create table`, so a file of another store is detected. */
+  readonly name: string;
+  /** Statements run in one transaction together with the `schema_migrations` row. */
+  readonly sql: string;
+}
+
+const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at INTEGER NOT NULL -- ms since the epoch
+) STRICT`;
+
+/**
+ * Opens `opts.path` and brings it to the latest of `migrations`.
+ * Throws HeraldError `HERALD_STORE_REJECTED` when the file is missing (read-only), belongs to
+ * another store, is newer than this code, or is not migrated yet (read-only);
+ * `HERALD_STORE_FAILED` on lock timeouts. Throws RangeError when `migrations` is not 1..n.
+ */
+export function openDatabase(opts: SqliteStoreOptions, migrations: readonly Migration[]): Database.Database {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new RangeError(`migration #${i} has version ${m.version}, expected ${i + 1}`);
+  });
+  const readonly = opts.readonly === true;
+  const timeout = opts.busyTimeoutMs ?? SQLITE_DEFAULTS.busyTimeoutMs;
+  let db: Database.Database | undefined;
+  try {
+    if (!readonly && opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+    db = new Database(opts.path, { readonly, fileMustExist: readonly, timeout });
+    db.pragma(`busy_timeout = ${Math.trunc(timeout)}`);
+    if (!readonly) db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    if (readonly) checkMigrated(db, opts.path, migrations);
+    else migrate(db, opts.path, migrations);
+    return db;
+  } catch (err) {
+    db?.close();
+    throw toStoreError(err, `open ${opts.path}`);
+  }
+}
+
+interface AppliedRow {
+  version: number;
+  name: string;
+}
+
+function checkNames(path: string, applied: readonly AppliedRow[], migrations: readonly Migration[]): void {
+  for (const row of applied) {
+    const known = migrations[row.version - 1];
+    if (known === undefined) {
+      throw new HeraldError('HERALD_STORE_REJECTED', `${path} has schema version ${row.version} (${row.name}), newer than this Herald knows (${migrations.length})`);
+    }
+    if (known.name !== row.name) {
+      throw new HeraldError('HERALD_STORE_REJECTED', `${path} schema version ${row.version} is "${row.name}", expected "${known.name}": wrong file for this store?`);
+    }
+  }
+}
+
+function migrate(db: Database.Database, path: string, migrations: readonly Migration[]): void {
+  db.exec(CREATE_MIGRATIONS_TABLE);
+  const applied = db.prepare<[], AppliedRow>('SELECT version, name FROM schema_migrations ORDER BY version');
+  const record = db.prepare<[number, string, number]>('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  // IMMEDIATE: two processes opening the same file at once apply each step exactly once.
+  db.transaction(() => {
+    const rows = applied.all();
+    checkNames(path, rows, migrations);
+    for (const m of migrations.slice(rows.length)) {
+      db.exec(m.sql);
+      record.run(m.version, m.name, Date.now());
+    }
+  }).immediate();
+}
+
+function checkMigrated(db: Database.Database, path: string, migrations: readonly Migration[]): void {
+  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+  const rows = table === undefined ? [] : db.prepare<[], AppliedRow>('SELECT version, name FROM schema_migrations ORDER BY version').all();
+  checkNames(path, rows, migrations);
+  if (rows.length < migrations.length) {
+    throw new HeraldError('HERALD_STORE_REJECTED', `${path} is at schema version ${rows.length}, expected ${migrations.length}: open it read-write once first`);
+  }
+}
