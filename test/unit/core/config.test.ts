@@ -1,0 +1,69 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS, loadConfig, parseFlags } from '../../../core/config.ts';
+import { HeraldError } from '../../../core/errors.ts';
+
+function configError(fn: () => unknown): HeraldError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(HeraldError);
+    expect((err as HeraldError).code).toBe('HERALD_CONFIG_INVALID');
+    return err as HeraldError;
+  }
+  throw new Error('expected HERALD_CONFIG_INVALID');
+}
+
+describe('config', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({}, new Map(), '/srv/herald');
+    expect(c).toMatchObject({ port: 8080, host: '127.0.0.1', profile: 'embedded', retentionDays: 7, maxMessageBytes: 4096, ssePingMs: 15_000 });
+    expect(c.dataDir).toBe(path.resolve('/srv/herald', DEFAULTS.dataDir));
+    expect(c.topologyFile).toBe('/srv/herald/jobs/notifications.topology.yaml');
+  });
+
+  it('reads env vars, and flags override them', () => {
+    const { flags } = parseFlags(['--port', '9000', '--data-dir=/tmp/x']);
+    const c = loadConfig({ PORT: '7000', HERALD_RETENTION_DAYS: '3', HERALD_MAX_MESSAGE_BYTES: '100' }, flags, '/');
+    expect(c.port).toBe(9000);
+    expect(c.dataDir).toBe('/tmp/x');
+    expect(c.retentionDays).toBe(3);
+    expect(c.maxMessageBytes).toBe(100);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['HERALD_PROFILE', 'cloud'],
+    ['HERALD_RETENTION_DAYS', '0'],
+    ['HERALD_RETENTION_DAYS', '1.5'],
+    ['HERALD_MAX_MESSAGE_BYTES', '-1'],
+    ['HERALD_DATA_DIR', '  '],
+    ['HERALD_TOPOLOGY', ''],
+    ['HERALD_SSE_PING_MS', '5'],
+  ])('rejects %s=%j naming the setting', (name, value) => {
+    const err = configError(() => loadConfig({ [name]: value }));
+    expect(err.message).toContain(name);
+    expect(err.message).toContain(JSON.stringify(value));
+  });
+
+  it('reports every invalid setting at once', () => {
+    const err = configError(() => loadConfig({ PORT: 'x', HERALD_RETENTION_DAYS: 'y' }));
+    expect(err.details).toHaveLength(2);
+  });
+
+  it('names the flag when the flag is wrong', () => {
+    const { flags } = parseFlags(['--port=nope']);
+    expect(configError(() => loadConfig({}, flags)).message).toContain('--port');
+  });
+
+  it('rejects unknown flags and flags without a value', () => {
+    configError(() => parseFlags(['--prot', '1']));
+    configError(() => parseFlags(['--port']));
+  });
+
+  it('ignores prototype keys in the environment', () => {
+    const env = JSON.parse('{"__proto__": {"port": 1}, "PORT": "8081"}') as Record<string, string>;
+    expect(loadConfig(env).port).toBe(8081);
+  });
+});
