@@ -1,0 +1,92 @@
+/**
+ * Option schemas of the built-in operator and sink types. Option names are snake_case, as
+ * written in the topology file; operators read them from `CompiledOperator.options` (already
+ * validated, defaults filled in), typed by the exported `*Options` types.
+ */
+import { z } from 'zod';
+import type { OperatorType, SinkType } from './catalog.ts';
+import { TOPOLOGY_DEFAULTS } from './defaults.ts';
+
+const OP = TOPOLOGY_DEFAULTS.operators;
+const SINK = TOPOLOGY_DEFAULTS.sinks;
+const FIELD_NAME = /^[a-z_][a-z0-9_]*$/;
+
+/** Options of `subscription-join`: topic_id → the user_ids subscribed to it. */
+export const subscriptionJoinOptions = z.strictObject({
+  /** Subscribers fetched per page from the subscription store (and its cache). */
+  max_subscribers_per_lookup: z.int().min(1).max(1_000_000).default(OP['subscription-join'].maxSubscribersPerLookup),
+});
+/** Validated options of `subscription-join`. */
+export type SubscriptionJoinOptions = z.output<typeof subscriptionJoinOptions>;
+
+/** Options of `bloom-dedup`: windowed Bloom filter keyed by the idempotency key. */
+export const bloomDedupOptions = z.strictObject({
+  /** Record field holding the idempotency key; records where it is null pass through. */
+  key: z.string().regex(FIELD_NAME).default(OP['bloom-dedup'].key),
+  /** Length of one Bloom filter window, ms. */
+  window_ms: z.int().min(1_000).default(OP['bloom-dedup'].windowMs),
+  /** Number of windows kept; a key is a duplicate when seen within windows × window_ms. */
+  windows: z.int().min(1).max(1_000).default(OP['bloom-dedup'].windows),
+  /** Distinct keys one window is sized for. */
+  expected_keys_per_window: z.int().min(1).default(OP['bloom-dedup'].expectedKeysPerWindow),
+  /** Target false-positive rate of one window, 0 < rate < 1 (positives are confirmed in an exact store). */
+  false_positive_rate: z.number().gt(0).lt(1).default(OP['bloom-dedup'].falsePositiveRate),
+});
+/** Validated options of `bloom-dedup`. */
+export type BloomDedupOptions = z.output<typeof bloomDedupOptions>;
+
+/** Options of `user-repartition`: one output record per user, partitioned by `key`. */
+export const userRepartitionOptions = z.strictObject({
+  /** Record field hashed (murmur2, like Kafka's default partitioner) to pick the partition. */
+  key: z.string().regex(FIELD_NAME).default(OP['user-repartition'].key),
+});
+/** Validated options of `user-repartition`. */
+export type UserRepartitionOptions = z.output<typeof userRepartitionOptions>;
+
+/** Options of `routing`: appends the stage output to the node's `log`. None yet. */
+export const routingOptions = z.strictObject({});
+/** Validated options of `routing`. */
+export type RoutingOptions = z.output<typeof routingOptions>;
+
+/** Options of `edge-delivery`: inbox (offline store) and live SSE delivery. */
+export const edgeDeliveryOptions = z.strictObject({
+  /** Interval of SSE keep-alive comments, ms. */
+  ping_interval_ms: z.int().min(1_000).max(300_000).default(SINK['edge-delivery'].pingIntervalMs),
+  /** `always`: every notification goes to the inbox; `offline`: only when the user has no live stream. */
+  inbox: z.enum(['always', 'offline']).default(SINK['edge-delivery'].inbox),
+  /** Time a notification stays in the inbox, ms. */
+  inbox_ttl_ms: z.int().min(60_000).default(SINK['edge-delivery'].inboxTtlMs),
+});
+/** Validated options of `edge-delivery`. */
+export type EdgeDeliveryOptions = z.output<typeof edgeDeliveryOptions>;
+
+/** Built-in operator types, by type name. */
+export const BUILTIN_OPERATORS: Record<string, OperatorType> = {
+  'subscription-join': {
+    description: 'looks up the users subscribed to the record topic_id (subscription store + cache)',
+    optionsSchema: subscriptionJoinOptions,
+  },
+  'bloom-dedup': {
+    description: 'drops records whose idempotency key was seen in the last windows (windowed Bloom filter, positives confirmed exactly)',
+    optionsSchema: bloomDedupOptions,
+  },
+  'user-repartition': {
+    description: 'emits one record per subscribed user, partitioned by user_id',
+    optionsSchema: userRepartitionOptions,
+    repartition: true,
+  },
+};
+
+/** Built-in sink types, by type name. */
+export const BUILTIN_SINKS: Record<string, SinkType> = {
+  routing: {
+    description: 'appends records to a log topic',
+    optionsSchema: routingOptions,
+    writesLog: true,
+  },
+  'edge-delivery': {
+    description: 'stores notifications in the inbox and pushes them to connected users over SSE',
+    optionsSchema: edgeDeliveryOptions,
+    writesLog: false,
+  },
+};

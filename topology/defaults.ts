@@ -1,0 +1,39 @@
+/**
+ * Every default of the topology file, in one object. The schema (schema.ts) and the built-in
+ * operator and sink option schemas (builtin-types.ts) read their defaults from here, so a
+ * default changes in one place. Units are in the comments.
+ */
+export const TOPOLOGY_DEFAULTS = {
+  log: {
+    retentionMs: 604_800_000, // ms: 7 days
+  },
+  stage: {
+    role: 'job' as const, // process role that runs the stage: `herald job`
+    errorPolicy: 'fail' as const, // stop the stage on a failing record (nothing is skipped silently)
+    consumerGroupPrefix: 'herald.', // consumer group = prefix + stage name, unless set
+    maxBatchRecords: 1_000, // records per batch handed to the operators on a worker
+  },
+  operators: {
+    'subscription-join': {
+      maxSubscribersPerLookup: 10_000, // subscribers: page size of one subscription-store lookup
+    },
+    'bloom-dedup': {
+      key: 'idempotency_key', // record field holding the idempotency key
+      windowMs: 600_000, // ms: 10 minutes per Bloom filter window
+      windows: 6, // windows kept: 6 × 10 min = the last hour is deduplicated
+      expectedKeysPerWindow: 100_000, // keys: sizing of one window's filter
+      falsePositiveRate: 0.001, // ratio: target false-positive rate per window (positives are confirmed exactly)
+    },
+    'user-repartition': {
+      key: 'user_id', // record field hashed (murmur2, like Kafka) to choose the partition
+    },
+  },
+  sinks: {
+    routing: {},
+    'edge-delivery': {
+      pingIntervalMs: 15_000, // ms: SSE keep-alive comment interval
+      inbox: 'always' as const, // when to store in the inbox: `always` or only when the user is `offline`
+      inboxTtlMs: 2_592_000_000, // ms: 30 days in the inbox
+    },
+  },
+} as const;
