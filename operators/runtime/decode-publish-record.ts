@@ -1,0 +1,58 @@
+/**
+ * Decodes a batch of publish-log records (record-codec framing, value = PublishRecord JSON) into
+ * in-chain records. A record whose value is not JSON or lacks a valid field becomes a dead letter
+ * (HERALD_OPERATOR_RECORD_INVALID, with its source offset); the rest of the batch goes on.
+ */
+import { isUuidV7, isValidId } from '../../core/ids.ts';
+import type { PublishRecord } from '../../core/types.ts';
+import { RecordCursor, type EncodedRecords } from '../../log/record-codec.ts';
+import { DeadLetterRecord, type BatchCollector, type ChainRecord } from '../types.ts';
+
+/**
+ * Validates one parsed value. @returns the record and its published_at in ms
+ * @throws DeadLetterRecord naming the first invalid field
+ */
+export function toPublishRecord(value: unknown): { record: PublishRecord; publishedAtMs: number } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new DeadLetterRecord('value is not a JSON object');
+  const v = value as Record<string, unknown>;
+  if (typeof v.id !== 'string' || !isUuidV7(v.id)) throw new DeadLetterRecord('id is not a UUIDv7 string');
+  if (!isValidId(v.topic_id)) throw new DeadLetterRecord('topic_id is missing or invalid');
+  const m = v.message;
+  if (typeof m !== 'string' && (typeof m !== 'object' || m === null || Array.isArray(m))) throw new DeadLetterRecord('message is not a string or an object');
+  const publishedAtMs = typeof v.published_at === 'string' ? Date.parse(v.published_at) : Number.NaN;
+  if (!Number.isFinite(publishedAtMs)) throw new DeadLetterRecord('published_at is not an ISO 8601 date');
+  const key = v.idempotency_key ?? null;
+  if (key !== null && typeof key !== 'string') throw new DeadLetterRecord('idempotency_key is not a string or null');
+  const record: PublishRecord = { id: v.id, topic_id: v.topic_id, message: m as PublishRecord['message'], published_at: v.published_at as string, idempotency_key: key };
+  return { record, publishedAtMs };
+}
+
+/**
+ * Decodes every entry of `records`; invalid ones go to `collector.deadLetters`.
+ * @returns the valid records in offset order
+ * @throws RangeError when the framing itself is truncated (the whole buffer is unusable)
+ */
+export function decodePublishRecords(records: EncodedRecords, collector: BatchCollector): ChainRecord[] {
+  const out: ChainRecord[] = [];
+  const cursor = new RecordCursor(records);
+  let count = 0;
+  while (cursor.next()) {
+    count++;
+    const text = cursor.valueString();
+    try {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw new DeadLetterRecord('value is not valid JSON');
+      }
+      const { record, publishedAtMs } = toPublishRecord(parsed);
+      out.push({ offset: cursor.offset, timestamp: cursor.timestamp, value: record, publishedAtMs, recipients: null, routed: null });
+    } catch (err) {
+      if (!(err instanceof DeadLetterRecord)) throw err;
+      collector.deadLetters.push({ offset: cursor.offset, code: err.code, message: err.message, key: cursor.keyString(), value: text });
+    }
+  }
+  collector.stats.recordsIn += count;
+  return out;
+}
