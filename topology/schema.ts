@@ -15,7 +15,7 @@ export const FIELD_PATTERN = /^[a-z_][a-z0-9_]*$/;
 
 const name = z.string().regex(NAME_PATTERN, { error: 'must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit' });
 const logName = z.string().regex(LOG_NAME_PATTERN, { error: 'must be 1-249 letters, digits, ".", "_" or "-" (a Kafka topic name)' });
-const positiveInt = z.int().positive();
+const positiveInt = z.int().min(1);
 
 /** One log topic (a Kafka topic, or an embedded log). */
 export const logSchema = z.strictObject({
