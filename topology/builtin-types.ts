@@ -9,7 +9,6 @@ import { TOPOLOGY_DEFAULTS } from './defaults.ts';
 
 const OP = TOPOLOGY_DEFAULTS.operators;
 const SINK = TOPOLOGY_DEFAULTS.sinks;
-const FIELD_NAME = /^[a-z_][a-z0-9_]*$/;
 
 /** Options of `subscription-join`: topic_id → the user_ids subscribed to it. */
 export const subscriptionJoinOptions = z.strictObject({
@@ -21,14 +20,14 @@ export type SubscriptionJoinOptions = z.output<typeof subscriptionJoinOptions>;
 
 /** Options of `bloom-dedup`: windowed Bloom filter keyed by the idempotency key. */
 export const bloomDedupOptions = z.strictObject({
-  /** Record field holding the idempotency key; records where it is null pass through. */
-  key: z.string().regex(FIELD_NAME).default(OP['bloom-dedup'].key),
+  /** Record field holding the dedup key: `idempotency_key` (falls back to the notification id when null) or `id`. */
+  key: z.enum(['idempotency_key', 'id']).default(OP['bloom-dedup'].key),
   /** Length of one Bloom filter window, ms. */
-  window_ms: z.int().min(1_000).default(OP['bloom-dedup'].windowMs),
-  /** Number of windows kept; a key is a duplicate when seen within windows × window_ms. */
-  windows: z.int().min(1).max(1_000).default(OP['bloom-dedup'].windows),
-  /** Distinct keys one window is sized for. */
-  expected_keys_per_window: z.int().min(1).default(OP['bloom-dedup'].expectedKeysPerWindow),
+  window_ms: z.int().min(1).default(OP['bloom-dedup'].windowMs),
+  /** Number of windows kept, 1-64; a key is a duplicate when seen within about windows × window_ms. */
+  windows: z.int().min(1).max(64).default(OP['bloom-dedup'].windows),
+  /** Distinct keys one window is sized for (1 to 100 million). */
+  expected_keys_per_window: z.int().min(1).max(100_000_000).default(OP['bloom-dedup'].expectedKeysPerWindow),
   /** Target false-positive rate of one window, 0 < rate < 1 (positives are confirmed in an exact store). */
   false_positive_rate: z.number().gt(0).lt(1).default(OP['bloom-dedup'].falsePositiveRate),
 });
@@ -37,8 +36,11 @@ export type BloomDedupOptions = z.output<typeof bloomDedupOptions>;
 
 /** Options of `user-repartition`: one output record per user, partitioned by `key`. */
 export const userRepartitionOptions = z.strictObject({
-  /** Record field hashed (murmur2, like Kafka's default partitioner) to pick the partition. */
-  key: z.string().regex(FIELD_NAME).default(OP['user-repartition'].key),
+  /**
+   * Record field hashed (murmur2, like Kafka's default partitioner) to pick the partition; only
+   * `user_id` is supported. It must equal the `key` of the log the node writes.
+   */
+  key: z.literal('user_id').default(OP['user-repartition'].key),
 });
 /** Validated options of `user-repartition`. */
 export type UserRepartitionOptions = z.output<typeof userRepartitionOptions>;

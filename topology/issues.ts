@@ -164,6 +164,9 @@ function convertOne(issue: z.core.$ZodIssue, schema: z.ZodType, prefix: readonly
       if (typeof input === 'string' && /^[0-9][0-9_]*(\.[0-9]+)?$/.test(input) && input.includes('_')) {
         return [{ rule, path, message: `expected ${expected}, got the string "${input}"`, hint: `write ${input.replaceAll('_', '')}: YAML numbers have no "_" digit separators` }];
       }
+      if (typeof input === 'string' && ['number', 'int'].includes(issue.expected) && input.trim() !== '' && Number.isFinite(Number(input))) {
+        return [{ rule, path, message: `expected ${expected}, got the string "${input}"`, hint: `write ${input.trim()} without quotes` }];
+      }
       return [{ rule, path, message: `expected ${expected}, got ${describeValue(input)}`, hint: `change it to ${expected}` }];
     }
     case 'invalid_value': {
