@@ -9,12 +9,12 @@ import { logger as rootLogger, type Logger } from '../core/logger.ts';
 import { ConnectionRegistry } from '../edge/sse/connection-registry.ts';
 import { startEdgeServer, type EdgeServer } from '../edge/server.ts';
 import { createOperatorPool } from '../operators/runtime/operator-pool.ts';
+import { createPartitionState } from '../operators/runtime/partition-state.ts';
 import { loadTopology } from '../topology/index.ts';
 import type { CompiledTopology } from '../topology/types.ts';
 import { openEmbeddedProfile, type Profile } from './profiles/embedded.ts';
 import { startEdgeStage } from './runtime/edge-stage.ts';
 import { startOperatorStage, type RunningStage } from './runtime/operator-stage.ts';
-import { createPartitionStateFactory } from './runtime/partition-state.ts';
 
 /** Process roles. */
 export type Role = 'job' | 'edge';
@@ -72,12 +72,11 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
         config.port,
       );
     }
-    const createPartitionState = createPartitionStateFactory(profile.dedup);
     for (const stage of topology.stages) {
       if (!roles.includes(stage.role)) continue;
       if (stage.role === 'job') {
         stages.push(
-          await startOperatorStage({ stage, transport: profile.transport, producer, pool: pool!, dedup: profile.dedup, storeSpecs: profile.storeSpecs, logger, createPartitionState }),
+          await startOperatorStage({ stage, transport: profile.transport, producer, pool: pool!, dedup: profile.dedup, storeSpecs: profile.storeSpecs, logger, createPartitionState: (s, p) => createPartitionState(s, p, profile.dedup) }),
         );
       } else {
         stages.push(await startEdgeStage({ stage, transport: profile.transport, producer, inbox: profile.inbox, live: registry, logger }));
