@@ -45,7 +45,7 @@ export class SqliteDedupStore implements DedupStore {
     this.#confirmed = db
       .prepare<[string], string>('SELECT key FROM dedup_confirmations WHERE key IN (SELECT value FROM json_each(?))')
       .pluck(true);
-    this.#insert = db.prepare('INSERT OR IGNORE INTO dedup_confirmations (key, partition, at) VALUES (?, ?, ?)');
+    this.#insert = db.prepare('INSERT INTO dedup_confirmations (key, partition, at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING');
     this.#since = db.prepare('SELECT key, at FROM dedup_confirmations WHERE partition = ? AND at >= ? ORDER BY at, key');
     this.#purge = db.prepare(
       'DELETE FROM dedup_confirmations WHERE key IN (SELECT key FROM dedup_confirmations WHERE at < ? LIMIT ?)',

@@ -51,7 +51,8 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     this.#db = db;
     this.#now = opts.now ?? Date.now;
     this.#insert = db.prepare(
-      'INSERT OR IGNORE INTO idempotency_claims (topic_id, key, id, published_at, state, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      `INSERT INTO idempotency_claims (topic_id, key, id, published_at, state, created_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (topic_id, key) DO NOTHING`,
     );
     this.#select = db.prepare('SELECT id, published_at, state FROM idempotency_claims WHERE topic_id = ? AND key = ?');
     this.#markAppended = db.prepare("UPDATE idempotency_claims SET state = 'appended' WHERE topic_id = ? AND key = ?");
@@ -70,7 +71,7 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     this.#claim = (topicId, key, candidate, atMs) => claim.immediate(topicId, key, candidate, atMs);
   }
 
-  /** Atomic: INSERT OR IGNORE then SELECT in one IMMEDIATE transaction. */
+  /** Atomic: INSERT … ON CONFLICT DO NOTHING, then SELECT when it lost, in one IMMEDIATE transaction. */
   async claim(topicId: string, key: string, candidate: IdempotencyRecord): Promise<ClaimResult> {
     return runOn(this.#db, 'idempotency.claim', () => this.#claim(topicId, key, candidate, this.#now()));
   }

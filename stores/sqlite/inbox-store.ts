@@ -82,7 +82,8 @@ export class SqliteInboxStore implements InboxStore {
     const db = openDatabase(opts, INBOX_MIGRATIONS);
     this.#db = db;
     this.#insert = db.prepare(
-      'INSERT OR IGNORE INTO inbox (user_id, id, topic_id, message, published_at, published_at_ms, seq) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO inbox (user_id, id, topic_id, message, published_at, published_at_ms, seq) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (user_id, id) DO NOTHING`,
     );
     this.#firstPage = db.prepare(`SELECT ${COLUMNS} FROM inbox WHERE user_id = ? AND published_at_ms > ? ORDER BY published_at_ms, id LIMIT ?`);
     // Row-value bound: SQLite seeks straight to the cursor in inbox_by_time.

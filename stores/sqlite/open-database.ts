@@ -3,7 +3,7 @@
  * foreign keys on, then applies the store's versioned migrations, recorded in `schema_migrations`.
  * A read-only open runs no migration and checks the file is already at the latest version.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { HeraldError } from '../../core/errors.ts';
@@ -39,6 +39,9 @@ export function openDatabase(opts: SqliteStoreOptions, migrations: readonly Migr
   const timeout = opts.busyTimeoutMs ?? SQLITE_DEFAULTS.busyTimeoutMs;
   let db: Database.Database | undefined;
   try {
+    if (readonly && !existsSync(opts.path)) {
+      throw new HeraldError('HERALD_STORE_REJECTED', `${opts.path} does not exist: open it read-write once first`);
+    }
     if (!readonly && opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
     db = new Database(opts.path, { readonly, fileMustExist: readonly, timeout });
     db.pragma(`busy_timeout = ${Math.trunc(timeout)}`);

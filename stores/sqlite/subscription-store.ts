@@ -42,7 +42,11 @@ export class SqliteSubscriptionStore implements SubscriptionStore {
   constructor(opts: SqliteStoreOptions) {
     const db = openDatabase(opts, SUBSCRIPTION_MIGRATIONS);
     this.#db = db;
-    this.#insert = db.prepare('INSERT OR IGNORE INTO subscriptions (topic_id, user_id, subscribed_at) VALUES (?, ?, ?)');
+    // ON CONFLICT DO NOTHING, not INSERT OR IGNORE: only a duplicate key is ignored; NOT NULL / CHECK /
+    // STRICT type violations still raise (OR IGNORE would skip them silently and report created=false).
+    this.#insert = db.prepare(
+      'INSERT INTO subscriptions (topic_id, user_id, subscribed_at) VALUES (?, ?, ?) ON CONFLICT (topic_id, user_id) DO NOTHING',
+    );
     this.#delete = db.prepare('DELETE FROM subscriptions WHERE topic_id = ? AND user_id = ?');
     this.#subscribers = db
       .prepare<[string], SubscriberRow>(
