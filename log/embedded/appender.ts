@@ -147,6 +147,7 @@ export class Appender {
       }
     };
     let total = 0;
+    const now = Date.now();
     for (const p of queue) {
       const logs = p.topic.partitions;
       if (p.kind === 0) {
@@ -156,8 +157,9 @@ export class Appender {
           const log = logs[r.partition ?? partitionFor(r.key, n)]!;
           touch(log);
           p.logs.push(log);
-          p.index[i] = log.stage.count;
-          log.stage.add(r.key, r.value, log.partition, r.timestamp ?? 0);
+          const index = log.stage.count;
+          p.index[i] = index;
+          log.stage.add(r.key, r.value, log.partition, log.endOffset + index, r.timestamp ?? now);
         }
         total += p.records.length;
       } else {
@@ -166,14 +168,13 @@ export class Appender {
           const size = view.getUint32(at, true);
           const log = logs[p.partitions[i]!]!;
           touch(log);
-          log.stage.addEntry(p.encoded.subarray(at, at + size));
+          log.stage.addEntry(p.encoded.subarray(at, at + size), log.partition, log.endOffset + log.stage.count, now);
           at += size;
         }
         total += p.partitions.length;
       }
     }
 
-    const now = Date.now();
     const marks: Array<[PartitionLog, AppendMark]> = [];
     const bytesBefore = touched.map((l) => l.stage.byteLength);
     let failure: unknown = null;

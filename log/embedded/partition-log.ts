@@ -9,9 +9,9 @@ import { fdatasyncSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeraldError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import { RecordsEncoder, sealEntry } from '../record-codec.ts';
 import { recoverSegment } from './recovery.ts';
 import { SEGMENT_FILE_RE, Segment } from './segment.ts';
+import { StageBuffer } from './stage-buffer.ts';
 
 /** State of a partition before an append, to undo it (see {@link PartitionLog.rollback}). */
 export interface AppendMark {
@@ -42,10 +42,10 @@ export class PartitionLog {
   readonly partition: number;
   readonly dir: string;
   /**
-   * Entries staged for the next append by the group-commit appender; reused between flushes.
-   * (Public to the embedded module only; not part of the transport API.)
+   * Entries staged (already sealed, offsets from {@link endOffset} on) for the next append by the
+   * group-commit appender; reused between flushes. Internal to the embedded module.
    */
-  readonly stage = new RecordsEncoder(16 * 1024);
+  readonly stage = new StageBuffer();
   /** Set while the partition is in the appender's current flush. */
   inFlush = false;
   /** Offset given to the first entry of the last successful append. */
@@ -128,45 +128,39 @@ export class PartitionLog {
   }
 
   /**
-   * Appends the entries in {@link stage} (then resets it): stamps partition, offsets and missing
-   * timestamps, seals each entry's CRC, writes them with one `write(2)` (rolling the segment first
-   * when it would pass `segmentBytes`) and indexes them. Does not wake consumers (see `notify`).
-   * @param now ms since the epoch, stamped on entries whose timestamp is 0
+   * Appends the entries in {@link stage} (sealed by the appender with offsets starting at
+   * {@link endOffset}) with one `write(2)`, rolling the segment first when it would pass
+   * `segmentBytes`, indexes them, then resets the stage. Does not wake consumers (see `notify`).
+   * @param now ms since the epoch (retention check on roll)
    * @returns the state before the write, for {@link rollback}
    * @throws the fs error; the partition is then unchanged (a partial write is truncated)
    */
   appendStaged(now: number): AppendMark {
-    if (this.#closed) throw new HeraldError('HERALD_LOG_CLOSED', `partition ${this.topic}/${this.partition} is closed`);
-    const n = this.stage.count;
-    const buf = this.stage.finish();
-    let seg = this.#active();
-    if (seg.size > 0 && seg.size + buf.length > this.#settings.segmentBytes) seg = this.#roll(now);
-    const mark: AppendMark = { segment: seg, size: seg.size, count: seg.count, maxTimestamp: seg.maxTimestamp };
-    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    seg.reserve(seg.count + n);
-    let offset = seg.endOffset;
-    let maxTs = seg.maxTimestamp;
-    for (let i = 0, at = 0; i < n; i++) {
-      const size = view.getUint32(at, true);
-      let ts = view.getFloat64(at + 20, true);
-      if (ts === 0) ts = now;
-      if (ts > maxTs) maxTs = ts;
-      sealEntry(buf, at, this.partition, offset++, ts);
-      seg.setPosition(seg.count + i, seg.size + at);
-      at += size;
-    }
+    const stage = this.stage;
     try {
-      seg.write(buf, seg.size);
-      if (this.#settings.fsync) fdatasyncSync(seg.fd);
-    } catch (err) {
-      this.rollback(mark);
-      throw err;
+      if (this.#closed) throw new HeraldError('HERALD_LOG_CLOSED', `partition ${this.topic}/${this.partition} is closed`);
+      const n = stage.count;
+      const buf = stage.bytes();
+      let seg = this.#active();
+      if (seg.size > 0 && seg.size + buf.length > this.#settings.segmentBytes) seg = this.#roll(now);
+      const mark: AppendMark = { segment: seg, size: seg.size, count: seg.count, maxTimestamp: seg.maxTimestamp };
+      seg.reserve(seg.count + n);
+      for (let i = 0; i < n; i++) seg.setPosition(seg.count + i, seg.size + stage.positionOf(i));
+      try {
+        seg.write(buf, seg.size);
+        if (this.#settings.fsync) fdatasyncSync(seg.fd);
+      } catch (err) {
+        this.rollback(mark);
+        throw err;
+      }
+      this.lastAppendBase = seg.endOffset;
+      seg.size += buf.length;
+      seg.count += n;
+      if (stage.maxTimestamp > seg.maxTimestamp) seg.maxTimestamp = stage.maxTimestamp;
+      return mark;
+    } finally {
+      stage.reset();
     }
-    this.lastAppendBase = seg.endOffset;
-    seg.size += buf.length;
-    seg.count += n;
-    seg.maxTimestamp = maxTs;
-    return mark;
   }
 
   /**
