@@ -2,9 +2,9 @@
  * Recovery of a segment file on open: walks every entry, checks its size, CRC-32 (as written by
  * `sealEntry`) and offset, and fills the segment's index.
  *
- * - A torn tail of the LAST segment (a crash in the middle of a write: the file ends inside an
- *   entry, the last entry's CRC does not match, or the rest of the file is zeros from a
- *   power loss) is truncated away, with a warning.
+ * - A torn tail of the LAST segment is truncated away, with a warning: the file ends inside an
+ *   entry (a crash in the middle of a write), or the last entry's CRC does not match and nothing
+ *   but zeros follows it, or the rest of the file is zeros (pages not flushed before a power loss).
  * - Anything else that does not check out (a bad entry followed by more data, a bad entry in an
  *   older segment, an offset out of sequence) throws HERALD_LOG_CORRUPT naming file and byte.
  */
@@ -100,7 +100,7 @@ export function recoverSegment(seg: Segment, isLast: boolean, log: Logger): Reco
     const stored = buf.readUInt32LE(rel + 4);
     const actual = crc32(buf.subarray(rel + 8, rel + size));
     if (stored !== actual) {
-      if (isLast && pos + size === fileSize) {
+      if (isLast && (pos + size === fileSize || restIsZero(pos + size))) {
         tornReason = `last entry's CRC ${actual} does not match the stored ${stored}`;
         break;
       }
