@@ -17,13 +17,15 @@ import { parseBloomDedupOptions, type BloomDedupOptions } from './options.ts';
 import { WindowedBloomFilter } from './windowed-bloom-filter.ts';
 
 /**
- * The dedup key of a record: `topic_id + '\u0000' + (idempotency_key ?? id)` (or `+ id` when the
- * `key` option is `id`). NUL never occurs in a topic_id, so keys of two topics never collide.
+ * The dedup key of a record: `topic_id + '\u0000' + (record[keyField] ?? id)`, with keyField the
+ * `key` option (default `idempotency_key`). A publish without an Idempotency-Key is keyed by its
+ * notification id, so a replay of the same publish record is still dropped. NUL never occurs in
+ * a topic_id, so keys of two topics never collide.
  */
-export function dedupKey(record: ChainRecord, keyField: BloomDedupOptions['key']): string {
+export function dedupKey(record: ChainRecord, keyField: string): string {
   const v = record.value;
-  const k = keyField === 'idempotency_key' ? (v.idempotency_key ?? v.id) : v.id;
-  return v.topic_id + '\u0000' + k;
+  const k = keyField === 'idempotency_key' ? v.idempotency_key : (v as unknown as Record<string, unknown>)[keyField];
+  return v.topic_id + '\u0000' + (typeof k === 'string' ? k : v.id);
 }
 
 /** Filters attached to state buffers, so each buffer's header is read once per thread. */

@@ -20,7 +20,7 @@ export function windowedOptionsOf(options: BloomDedupOptions): WindowedBloomOpti
 
 /**
  * A new empty state buffer for one partition: W × m bits plus a small header
- * (with the defaults: 6 × 2.3 Mbit ≈ 1.7 MB).
+ * (with the defaults: 6 × 1.44 Mbit ≈ 1.08 MB).
  * @throws HeraldError HERALD_CONFIG_INVALID when the options give an impossible size
  */
 export function createBloomState(options: BloomDedupOptions): SharedArrayBuffer {

@@ -7,9 +7,10 @@
  * least (W - 1) windows after the one it was added in.
  *
  * Sizing: each window is sized (Bloom 1970, see {@link bloomSize}) for `expectedKeysPerWindow` at
- * `falsePositiveRate / W`, so a test against all W full windows stays at or below
- * `falsePositiveRate` (union bound). Positions are computed once per key and probed in every
- * window (all windows share m and k).
+ * `falsePositiveRate` (the catalogue's "target false-positive rate of one window"). A test
+ * probes every non-empty window, so its false-positive rate is at most 1 - (1 - p)^W ≈ W·p when
+ * all W windows are full (union bound); positives only cost an exact-store lookup. Positions are
+ * computed once per key and probed in every window (all windows share m and k).
  *
  * Buffer layout: Int32 header `[0] magic, [1] W, [2] current window, [3] k, [4] m bits,
  * [5] words per window, [6] expected keys per window`, Float64 at byte 32 = start of the current
@@ -29,13 +30,16 @@ const COUNTS_BYTE = 64;
 export interface WindowedBloomOptions {
   /** Window length, ms. */
   windowMs: number;
-  /** Number of windows W, 1..64. */
+  /** Number of windows W, 1..{@link MAX_WINDOWS}. */
   windows: number;
   /** Keys per window before it rotates early. */
   expectedKeysPerWindow: number;
-  /** Target false-positive rate of a test against all windows, 0 < p < 1. */
+  /** Target false-positive rate of one full window, 0 < p < 1. */
   falsePositiveRate: number;
 }
+
+/** Most windows one filter may have. */
+export const MAX_WINDOWS = 1000;
 
 const hashes = new Uint32Array(2);
 
@@ -87,9 +91,9 @@ export class WindowedBloomFilter {
    */
   static create(options: WindowedBloomOptions): WindowedBloomFilter {
     const { windows, windowMs, expectedKeysPerWindow, falsePositiveRate } = options;
-    if (!Number.isInteger(windows) || windows < 1 || windows > 64) throw new HeraldError('HERALD_CONFIG_INVALID', `windowed Bloom filter: windows must be 1..64, got ${windows}`);
+    if (!Number.isInteger(windows) || windows < 1 || windows > MAX_WINDOWS) throw new HeraldError('HERALD_CONFIG_INVALID', `windowed Bloom filter: windows must be 1..${MAX_WINDOWS}, got ${windows}`);
     if (!(windowMs > 0)) throw new HeraldError('HERALD_CONFIG_INVALID', `windowed Bloom filter: window_ms must be > 0, got ${windowMs}`);
-    const { bits, hashes: k } = bloomSize(expectedKeysPerWindow, falsePositiveRate / windows);
+    const { bits, hashes: k } = bloomSize(expectedKeysPerWindow, falsePositiveRate);
     const wordsPerWindow = bits / 32;
     const buffer = new SharedArrayBuffer(bitsOffsetBytes(windows) + windows * wordsPerWindow * 4);
     const i32 = new Int32Array(buffer);
@@ -106,7 +110,7 @@ export class WindowedBloomFilter {
 
   /** True when this buffer was sized from exactly these options (same W, m, k, capacity, window). */
   matches(options: WindowedBloomOptions): boolean {
-    const { bits, hashes: k } = bloomSize(options.expectedKeysPerWindow, options.falsePositiveRate / options.windows);
+    const { bits, hashes: k } = bloomSize(options.expectedKeysPerWindow, options.falsePositiveRate);
     return this.#windows === options.windows && this.#m === bits && this.#k === k && this.#capacity === options.expectedKeysPerWindow && this.#f64[1] === options.windowMs;
   }
 

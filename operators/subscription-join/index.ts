@@ -1,3 +1,3 @@
 /** The subscription-join operator (public API of this folder). */
 export { SubscriptionJoinOperator } from './subscription-join.ts';
-export { parseSubscriptionJoinOptions, SUBSCRIPTION_JOIN_DEFAULTS, subscriptionJoinOptionsSchema, type SubscriptionJoinOptions } from './options.ts';
+export { parseSubscriptionJoinOptions, subscriptionJoinOptions, type SubscriptionJoinOptions } from './options.ts';

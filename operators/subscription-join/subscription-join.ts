@@ -4,6 +4,9 @@
  * subscribes after a publish never receives it, also when the batch is processed later.
  * One `SubscriptionStore.subscribersOf` call per batch, for the batch's distinct topic_ids.
  * Notifications without any recipient are dropped here (nothing to fan out).
+ *
+ * `max_subscribers_per_lookup` (the catalogue's page size) is not applied yet: the
+ * SubscriptionStore interface has no paged lookup, so a topic's subscribers come in one answer.
  */
 import { HeraldError } from '../../core/errors.ts';
 import type { Subscriber, SubscriptionStore } from '../../stores/types.ts';
@@ -46,8 +49,7 @@ export class SubscriptionJoinOperator implements Operator {
 
   /**
    * Sets `recipients` on every record; drops records with none.
-   * @throws HeraldError HERALD_OPERATOR_FAILED when a topic has more than max_subscribers_per_lookup
-   *   subscribers; the SubscriptionStore's errors as they are
+   * @throws the SubscriptionStore's errors as they are (HERALD_STORE_FAILED)
    */
   async process(batch: ChainRecord[], _context: BatchContext): Promise<ChainRecord[]> {
     if (batch.length === 0) return batch;
@@ -57,11 +59,7 @@ export class SubscriptionJoinOperator implements Operator {
     for (const r of batch) topicIds.add(r.value.topic_id);
     const found = await store.subscribersOf([...topicIds]);
     const byTopic = new Map<string, TopicRecipients>();
-    const max = this.options.max_subscribers_per_lookup;
     for (const [topicId, subscribers] of found) {
-      if (subscribers.length > max) {
-        throw new HeraldError('HERALD_OPERATOR_FAILED', `subscription-join: topic ${topicId} has ${subscribers.length} subscribers, over max_subscribers_per_lookup ${max}`);
-      }
       if (subscribers.length > 0) byTopic.set(topicId, prepare(subscribers));
     }
     const kept: ChainRecord[] = [];

@@ -1,4 +1,4 @@
 /** The user-repartition operator (public API of this folder). */
 export { UserRepartitionOperator } from './user-repartition.ts';
 export { encodeNotification, partitionCountOf, repartitionLogOf, routeRecord } from './route.ts';
-export { parseUserRepartitionOptions, USER_REPARTITION_DEFAULTS, userRepartitionOptionsSchema, type UserRepartitionOptions } from './options.ts';
+export { parseUserRepartitionOptions, userRepartitionOptions, type UserRepartitionOptions } from './options.ts';

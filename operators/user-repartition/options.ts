@@ -1,31 +1,20 @@
 /**
- * Options of the `user-repartition` operator, defaults in one object (validated again here so
- * an operator built directly by a test or benchmark gets the same rules as the catalogue's).
+ * Options of the `user-repartition` operator. The schema and its defaults are the catalogue's
+ * (topology/builtin-types.ts, defaults in topology/defaults.ts), so the topology compiler and the
+ * operator apply the same rules; parseUserRepartitionOptions re-applies them when an operator is built
+ * directly (tests, benchmarks) so a bad value never reaches a hot path.
  */
-import { z } from 'zod';
 import { HeraldError } from '../../core/errors.ts';
+import { userRepartitionOptions, type UserRepartitionOptions } from '../../topology/builtin-types.ts';
 
-/** Defaults of the user-repartition options. */
-export const USER_REPARTITION_DEFAULTS = {
-  key: 'user_id', // the new record key: each recipient's user_id (the only key supported)
-} as const;
-
-/** Schema of the user-repartition options. */
-export const userRepartitionOptionsSchema = z
-  .object({
-    key: z.literal('user_id').default(USER_REPARTITION_DEFAULTS.key),
-  })
-  .strict();
-
-/** Validated user-repartition options. */
-export type UserRepartitionOptions = z.infer<typeof userRepartitionOptionsSchema>;
+export { userRepartitionOptions, type UserRepartitionOptions };
 
 /**
- * Validates and completes raw options.
+ * Validates and completes raw options (`CompiledOperator.options` are already valid).
  * @throws HeraldError HERALD_TOPOLOGY_INVALID naming the bad option path(s) in `details`
  */
 export function parseUserRepartitionOptions(raw: unknown): UserRepartitionOptions {
-  const result = userRepartitionOptionsSchema.safeParse(raw ?? {});
+  const result = userRepartitionOptions.safeParse(raw ?? {});
   if (!result.success) {
     const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
     throw new HeraldError('HERALD_TOPOLOGY_INVALID', `user-repartition options: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`, { details: issues });

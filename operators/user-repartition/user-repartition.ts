@@ -4,6 +4,7 @@
  * and encoding the Notification JSON once per notification ({@link routeRecord}). The records
  * themselves are written by the stage's routing sink.
  */
+import { HeraldError } from '../../core/errors.ts';
 import type { BatchContext, ChainRecord, Operator, OperatorInitContext } from '../types.ts';
 import { parseUserRepartitionOptions, type UserRepartitionOptions } from './options.ts';
 import { partitionCountOf, repartitionLogOf, routeRecord } from './route.ts';
@@ -13,9 +14,12 @@ export class UserRepartitionOperator implements Operator {
   readonly options: UserRepartitionOptions;
   #log = '';
 
-  /** @throws HeraldError HERALD_TOPOLOGY_INVALID for invalid options */
+  /** @throws HeraldError HERALD_TOPOLOGY_INVALID for invalid options or a key other than `user_id` */
   constructor(rawOptions: unknown) {
     this.options = parseUserRepartitionOptions(rawOptions);
+    if (this.options.key !== 'user_id') {
+      throw new HeraldError('HERALD_TOPOLOGY_INVALID', `user-repartition options: key: only "user_id" is supported (recipients are users), got "${this.options.key}"`);
+    }
   }
 
   /** @throws HeraldError HERALD_OPERATOR_FAILED when the stage has no sink writing a log */
