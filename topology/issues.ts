@@ -80,11 +80,18 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
-/** `did you mean "x"? (known: a, b, c)` or `known: a, b, c`. */
-export function suggest(word: string, candidates: readonly string[], noun = 'known'): string {
+/**
+ * A hint naming the candidate closest to `word`:
+ * `did you mean "x"? (<noun>: a, b)`, else `<otherwise> (<noun>: a, b)`; then `, or <alternative>`
+ * when given. With no candidates: `<alternative>`, or `there are no <noun>`.
+ */
+export function suggest(word: string, candidates: readonly string[], noun: string, options: { otherwise?: string; alternative?: string } = {}): string {
+  const { otherwise = `use one of the ${noun}`, alternative } = options;
+  if (candidates.length === 0) return alternative ?? `there are no ${noun}`;
   const near = closest(word, candidates);
-  const list = candidates.length === 0 ? `no ${noun} entries` : `${noun}: ${candidates.join(', ')}`;
-  return near === undefined ? `use one of them (${list})` : `did you mean "${near}"? (${list})`;
+  const list = `(${noun}: ${candidates.join(', ')})`;
+  const head = near === undefined ? `${otherwise} ${list}` : `did you mean "${near}"? ${list}`;
+  return alternative === undefined ? head : `${head}, or ${alternative}`;
 }
 
 interface ZodDefLike {
@@ -149,7 +156,7 @@ function convertOne(issue: z.core.$ZodIssue, schema: z.ZodType, prefix: readonly
         path: [...path, key],
         at: 'key' as const,
         message: `unknown key "${key}"`,
-        hint: known.length === 0 ? 'remove it' : suggest(key, known, 'allowed keys'),
+        hint: suggest(key, known, 'allowed keys', { otherwise: 'remove it, or use one of the allowed keys', alternative: known.length === 0 ? 'remove it' : undefined }),
       }));
     }
     case 'invalid_type': {
@@ -174,7 +181,7 @@ function convertOne(issue: z.core.$ZodIssue, schema: z.ZodType, prefix: readonly
       if (allowed.length === 1) {
         return [{ rule, path, message: `must be ${JSON.stringify(issue.values[0])}, got ${describeValue(input)}`, hint: `write ${String(issue.values[0])}` }];
       }
-      const hint = typeof input === 'string' ? suggest(input, allowed, 'allowed') : `use one of: ${allowed.join(', ')}`;
+      const hint = typeof input === 'string' ? suggest(input, allowed, 'allowed values') : `use one of: ${allowed.join(', ')}`;
       return [{ rule, path, message: `${describeValue(input)} is not allowed`, hint }];
     }
     case 'too_small': {

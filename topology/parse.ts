@@ -73,7 +73,7 @@ export function parseTopologyYaml(text: string): ParsedTopologyYaml {
       const range = (n as { range?: [number, number, number] } | null)?.range;
       return range ? position(range[0]) : null;
     };
-    last = here(node);
+    last = here(node) ?? { line: 1, column: 1 };
     for (let i = 0; i < path.length; i++) {
       const seg = path[i] as PathSegment;
       const isLast = i === path.length - 1;

@@ -69,7 +69,7 @@ function linkInputs(g: Graph): void {
     if (first === undefined) continue;
     const parent = ctx.nodeByName.get(first);
     if (parent === undefined) {
-      ctx.report('unknown-input', ['nodes', node.index, 'input'], `input "${first}" is not the name of any node`, suggest(first, names, 'nodes'));
+      ctx.report('unknown-input', ['nodes', node.index, 'input'], `input "${first}" is not the name of any node`, suggest(first, names, 'nodes', { otherwise: 'name an existing node' }));
       continue;
     }
     if (parent.value.kind === 'sink') {

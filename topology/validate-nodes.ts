@@ -101,10 +101,10 @@ function checkReferences(ctx: ValidationContext, node: Entry<NodeSpec>, kind: Ki
   const { log, stage } = node.value;
   if (log !== undefined && !ctx.logByName.has(log) && kind !== 'operator') {
     const what = kind === 'source' ? 'reads' : 'writes';
-    ctx.report(`${kind}-log-undeclared`, ['nodes', node.index, 'log'], `${kind} "${node.value.name ?? node.index}" ${what} log "${log}", which is not declared under logs`, `${suggest(log, [...ctx.logByName.keys()], 'declared logs')}, or declare it under logs`);
+    ctx.report(`${kind}-log-undeclared`, ['nodes', node.index, 'log'], `${kind} "${node.value.name ?? node.index}" ${what} log "${log}", which is not declared under logs`, suggest(log, [...ctx.logByName.keys()], 'declared logs', { alternative: 'declare it under logs' }));
   }
   if (kind === 'source' && stage !== undefined && !ctx.stageByName.has(stage)) {
-    ctx.report('source-stage-undeclared', ['nodes', node.index, 'stage'], `stage "${stage}" is not declared under stages`, `${suggest(stage, [...ctx.stageByName.keys()], 'declared stages')}, or declare it under stages`);
+    ctx.report('source-stage-undeclared', ['nodes', node.index, 'stage'], `stage "${stage}" is not declared under stages`, suggest(stage, [...ctx.stageByName.keys()], 'declared stages', { alternative: 'declare it under stages' }));
   }
 }
 

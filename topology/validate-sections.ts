@@ -44,7 +44,7 @@ export function checkStages(ctx: ValidationContext): void {
       else ctx.report('duplicate-consumer-group', ['stages', stage.index, at], `consumer group "${group}" is also used by stage "${other}"`, 'give each stage its own consumer_group: two stages in one group would steal each other\'s partitions');
     }
     if (dlq !== undefined && !ctx.logByName.has(dlq)) {
-      ctx.report('dead-letter-log-undeclared', ['stages', stage.index, 'dead_letter_log'], `dead-letter log "${dlq}" is not declared under logs`, `${suggest(dlq, logNames, 'declared logs')}, or declare it under logs`);
+      ctx.report('dead-letter-log-undeclared', ['stages', stage.index, 'dead_letter_log'], `dead-letter log "${dlq}" is not declared under logs`, suggest(dlq, logNames, 'declared logs', { alternative: 'declare it under logs' }));
     }
     if (policy === 'dead-letter' && dlq === undefined && stage.raw['dead_letter_log'] === undefined) {
       const candidate = logNames.find((l) => /dlq|dead/i.test(l));

@@ -36,6 +36,10 @@ export interface TopologyValidation {
  */
 export function validateTopology(data: unknown, catalog: TopologyCatalog = defaultCatalog): TopologyValidation {
   const issues: PendingIssue[] = [];
+  if (data === null || data === undefined) {
+    issues.push({ rule: 'empty-file', path: [], message: 'the file is empty', hint: 'write version: 1, name, logs, stages and nodes (see jobs/notifications.topology.yaml)' });
+    return { issues, file: null, plans: [], options: new Map() };
+  }
   const parsed = topologyFileSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) issues.push(...fromZodIssues(parsed.error.issues, topologyFileSchema));
   const options = new Map<number, Record<string, unknown>>();
