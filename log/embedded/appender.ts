@@ -83,7 +83,7 @@ export class Appender {
 
   /**
    * Queues framed entries for the next flush (entries with partition -1 go by murmur2 of their key).
-   * The caller's buffer is not modified.
+   * The caller's buffer is not modified; it must not be changed or transferred until the promise settles.
    * @throws HeraldError HERALD_LOG_APPEND_FAILED (synchronously) for a truncated buffer or a
    *   partition out of range
    */
@@ -148,31 +148,42 @@ export class Appender {
     };
     let total = 0;
     const now = Date.now();
-    for (const p of queue) {
-      const logs = p.topic.partitions;
-      if (p.kind === 0) {
-        const n = logs.length;
-        for (let i = 0; i < p.records.length; i++) {
-          const r = p.records[i]!;
-          const log = logs[r.partition ?? partitionFor(r.key, n)]!;
-          touch(log);
-          p.logs.push(log);
-          const index = log.stage.count;
-          p.index[i] = index;
-          log.stage.add(r.key, r.value, log.partition, log.endOffset + index, r.timestamp ?? now);
+    try {
+      for (const p of queue) {
+        const logs = p.topic.partitions;
+        if (p.kind === 0) {
+          const n = logs.length;
+          for (let i = 0; i < p.records.length; i++) {
+            const r = p.records[i]!;
+            const log = logs[r.partition ?? partitionFor(r.key, n)]!;
+            touch(log);
+            p.logs.push(log);
+            const index = log.stage.count;
+            p.index[i] = index;
+            log.stage.add(r.key, r.value, log.partition, log.endOffset + index, r.timestamp ?? now);
+          }
+          total += p.records.length;
+        } else {
+          const view = new DataView(p.encoded.buffer, p.encoded.byteOffset, p.encoded.byteLength);
+          for (let i = 0, at = 0; i < p.partitions.length; i++) {
+            const size = view.getUint32(at, true);
+            const log = logs[p.partitions[i]!]!;
+            touch(log);
+            log.stage.addEntry(p.encoded.subarray(at, at + size), log.partition, log.endOffset + log.stage.count, now);
+            at += size;
+          }
+          total += p.partitions.length;
         }
-        total += p.records.length;
-      } else {
-        const view = new DataView(p.encoded.buffer, p.encoded.byteOffset, p.encoded.byteLength);
-        for (let i = 0, at = 0; i < p.partitions.length; i++) {
-          const size = view.getUint32(at, true);
-          const log = logs[p.partitions[i]!]!;
-          touch(log);
-          log.stage.addEntry(p.encoded.subarray(at, at + size), log.partition, log.endOffset + log.stage.count, now);
-          at += size;
-        }
-        total += p.partitions.length;
       }
+    } catch (err) {
+      // Validation in send/sendEncoded makes this unreachable in practice; never leave callers hanging.
+      for (const log of touched) {
+        log.stage.reset();
+        log.inFlush = false;
+      }
+      const e = appendFailed(`append failed while framing records: ${(err as Error).message}`, err);
+      for (const p of queue) p.reject(e);
+      return;
     }
 
     const marks: Array<[PartitionLog, AppendMark]> = [];

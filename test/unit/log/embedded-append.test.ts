@@ -40,6 +40,19 @@ describe('embedded log: append and read', () => {
     await log.close();
   });
 
+  it('keeps keys and values intact when one flush grows the write buffer many times', async () => {
+    const log = createEmbeddedTransport({ dataDir: tempDir() });
+    await log.ensureTopics([{ name: 't', partitions: 1 }]);
+    const big = (i: number): string => `${i}:`.padEnd(3000 + i, 'é');
+    await log.createProducer().send('t', Array.from({ length: 100 }, (_, i) => ({ key: `key-${i}-${'k'.repeat(i * 7)}`, value: big(i) })));
+    const read = await readAll(log, 't', 100);
+    read.forEach((r, i) => {
+      expect(r.key).toBe(`key-${i}-${'k'.repeat(i * 7)}`);
+      expect(r.value).toBe(big(i));
+    });
+    await log.close();
+  });
+
   it('hands batches whose encoded bytes own their ArrayBuffer, in the codec framing', async () => {
     const log = createEmbeddedTransport({ dataDir: tempDir() });
     await log.ensureTopics([{ name: 't', partitions: 1 }]);
