@@ -62,7 +62,9 @@ export class RecordsEncoder {
     let cap = this.#buf.length * 2;
     while (cap < need) cap *= 2;
     const next = new Uint8Array(cap);
-    next.set(this.#buf.subarray(0, this.#length));
+    // Copy everything, not just the finished entries: the entry being added may already have
+    // its key written past #length when its value makes the buffer grow.
+    next.set(this.#buf);
     this.#buf = next;
     this.#view = new DataView(next.buffer);
   }

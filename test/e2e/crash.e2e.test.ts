@@ -47,7 +47,8 @@ describe('crash during a publish burst (kill -9, restart)', () => {
     const workers = Array.from({ length: 16 }, async () => {
       while (next < TOTAL && !killed) await publishOne(next++);
     });
-    await waitFor(() => accepted.size >= 150, 30_000, '150 accepted publishes');
+    // Kill mid-burst, once the live stream is flowing (so the resume below starts mid-stream).
+    await waitFor(() => accepted.size >= 150 && stream.events.length >= 20, 30_000, '150 accepted publishes and 20 live events');
     killed = true;
     await herald.kill();
     await Promise.all(workers);
@@ -76,7 +77,12 @@ describe('crash during a publish burst (kill -9, restart)', () => {
     const resumed = openStream(url, 'u1', liveBeforeCrash.at(-1));
     await resumed.opened;
     const u1Expected = expectedFor('u1');
-    await waitFor(() => liveBeforeCrash.length + resumed.events.length >= u1Expected.length, 30_000, 'u1 stream to catch up');
+    await waitFor(() => liveBeforeCrash.length + resumed.events.length >= u1Expected.length, 30_000, 'u1 stream to catch up').catch(async (err: Error) => {
+      const inbox = (await fetchAll(url, 'u1', 250)).map((n) => n.id);
+      const got = new Set([...liveBeforeCrash, ...resumed.ids()]);
+      const missing = u1Expected.filter((id) => !got.has(id));
+      throw new Error(`${err.message}: streamed ${liveBeforeCrash.length}+${resumed.events.length}, expected ${u1Expected.length}, inbox ${inbox.length}, missing from stream ${missing.length} (in inbox: ${missing.filter((id) => inbox.includes(id)).length})`);
+    });
     await new Promise((r) => setTimeout(r, 500));
     resumed.close();
     const streamed = [...liveBeforeCrash, ...resumed.ids()];
