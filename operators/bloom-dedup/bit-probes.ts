@@ -6,34 +6,46 @@
  * after the first). Bits live in 32-bit words of an Int32Array at word index `base`.
  */
 
+/** 2^-32. */
+const TWO_POW_MINUS_32 = 2.3283064365386963e-10;
+
+/**
+ * First position, h1 mapped onto [0, m) by multiply-shift (Lemire, "Fast Random Integer
+ * Generation in an Interval", 2019) instead of a modulo: ⌊h1 · m / 2^32⌋ in float64 (exact
+ * enough: the result is always < m), so the probe loop stays in int32 arithmetic.
+ * @param h1 unsigned 32-bit hash
+ * @param m bits in the filter, ≤ 2^30
+ */
+export function probeStart(h1: number, m: number): number {
+  return Math.floor(h1 * m * TWO_POW_MINUS_32) | 0;
+}
+
 /**
  * Second hash as a step in [1, m): a zero step would put all k positions on one bit.
  * @param h2 unsigned 32-bit hash
- * @param m bits in the filter
+ * @param m bits in the filter, ≤ 2^30
  */
 export function probeStep(h2: number, m: number): number {
-  return (h2 % (m - 1)) + 1;
+  return (Math.floor(h2 * (m - 1) * TWO_POW_MINUS_32) + 1) | 0;
 }
 
 /**
  * Sets the k bits of a key. @returns true when all k were already set (the key tested positive).
  * @param words bit words; `base` is the index of the filter's first word
- * @param x first position, h1 mod m; `step` from {@link probeStep}
+ * @param x first position from {@link probeStart}; `step` from {@link probeStep}
  */
 export function testAndSetBits(words: Int32Array, base: number, x: number, step: number, m: number, k: number): boolean {
-  let present = true;
+  // Branch-free: about half the bits of a new key are clear, so a branch would mispredict often.
+  let all = 1;
   for (let i = 0; i < k; i++) {
     const w = base + (x >>> 5);
-    const mask = 1 << (x & 31);
     const v = words[w]!;
-    if ((v & mask) === 0) {
-      present = false;
-      words[w] = v | mask;
-    }
+    all &= v >>> (x & 31);
+    words[w] = v | (1 << (x & 31));
     x += step;
     if (x >= m) x -= m;
   }
-  return present;
+  return (all & 1) === 1;
 }
 
 /** @returns true when all k bits of the key are set (positive); stops at the first clear bit. */

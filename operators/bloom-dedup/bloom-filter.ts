@@ -9,7 +9,7 @@
  * time); reads and writes are plain, not Atomics.
  */
 import { HeraldError } from '../../core/errors.ts';
-import { popcount, probeStep, testAndSetBits, testBits } from './bit-probes.ts';
+import { popcount, probeStart, probeStep, testAndSetBits, testBits } from './bit-probes.ts';
 import { hashPair } from './hash.ts';
 import { bloomSize } from './sizing.ts';
 
@@ -82,7 +82,7 @@ export class BloomFilter {
   testAndAdd(key: string): boolean {
     hashPair(key, hashes);
     const m = this.#m;
-    const present = testAndSetBits(this.#words, HEADER_WORDS, hashes[0]! % m, probeStep(hashes[1]!, m), m, this.#k);
+    const present = testAndSetBits(this.#words, HEADER_WORDS, probeStart(hashes[0]!, m), probeStep(hashes[1]!, m), m, this.#k);
     if (!present) this.#words[3] = this.#words[3]! + 1;
     return present;
   }
@@ -91,7 +91,7 @@ export class BloomFilter {
   has(key: string): boolean {
     hashPair(key, hashes);
     const m = this.#m;
-    return testBits(this.#words, HEADER_WORDS, hashes[0]! % m, probeStep(hashes[1]!, m), m, this.#k);
+    return testBits(this.#words, HEADER_WORDS, probeStart(hashes[0]!, m), probeStep(hashes[1]!, m), m, this.#k);
   }
 
   /** Empties the filter. */

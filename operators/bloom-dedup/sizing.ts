@@ -14,8 +14,8 @@ export interface BloomSize {
   hashes: number;
 }
 
-/** Largest bit array one filter may have (2^31 bits = 256 MiB): Int32 word indices stay exact. */
-export const MAX_BLOOM_BITS = 2 ** 31;
+/** Largest bit array one filter may have (2^30 bits = 128 MiB): probe positions stay int32. */
+export const MAX_BLOOM_BITS = 2 ** 30;
 
 /**
  * m and k for `n` expected keys at false-positive rate `p`.

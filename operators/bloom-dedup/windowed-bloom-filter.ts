@@ -19,7 +19,7 @@
  * Single writer: one thread at a time (the runtime runs one batch per partition at a time).
  */
 import { HeraldError } from '../../core/errors.ts';
-import { popcount, probeStep, testAndSetBits, testBits } from './bit-probes.ts';
+import { popcount, probeStart, probeStep, testAndSetBits, testBits } from './bit-probes.ts';
 import { hashPair } from './hash.ts';
 import { bloomSize } from './sizing.ts';
 
@@ -204,7 +204,7 @@ export class WindowedBloomFilter {
     hashPair(key, hashes);
     const m = this.#m;
     const k = this.#k;
-    const x = hashes[0]! % m;
+    const x = probeStart(hashes[0]!, m);
     const step = probeStep(hashes[1]!, m);
     const words = this.#i32;
     if (testAndSetBits(words, this.#bitsBase + current * this.#wordsPerWindow, x, step, m, k)) return true;
@@ -220,7 +220,7 @@ export class WindowedBloomFilter {
   has(key: string): boolean {
     hashPair(key, hashes);
     const m = this.#m;
-    const x = hashes[0]! % m;
+    const x = probeStart(hashes[0]!, m);
     const step = probeStep(hashes[1]!, m);
     for (let w = 0; w < this.#windows; w++) {
       if (this.#counts[w] === 0) continue;
