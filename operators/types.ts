@@ -41,13 +41,14 @@ export interface ChainRecord {
   value: PublishRecord;
   /** `value.published_at` as ms since the epoch. */
   publishedAtMs: number;
-  /** Recipients' user_ids, set by subscription-join (null before the join). */
+  /** Recipients' user_ids, set by subscription-join (null before the join; may be shared between records: read-only). */
   recipients: string[] | null;
   /**
-   * Set by user-repartition: the Notification JSON (UTF-8) shared by every recipient, and the
-   * user-log partition of each recipient (same index as `recipients`).
+   * Set by user-repartition: the Notification JSON (UTF-8) shared by every recipient, and per
+   * recipient (same index as `recipients`) its user-log partition and key bytes (UTF-8 user_id,
+   * shared between records: read-only).
    */
-  routed: { log: string; value: Uint8Array; partitions: Int32Array } | null;
+  routed: { log: string; value: Uint8Array; partitions: Int32Array; keys: Uint8Array[] } | null;
 }
 
 /** Side outputs of one batch, filled by operators and sinks, returned to the runtime. */

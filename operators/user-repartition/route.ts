@@ -2,13 +2,13 @@
  * Routing of one notification to its recipients' user-log partitions: the Notification JSON is
  * encoded ONCE (the value is byte-identical for every recipient) and each recipient's partition
  * is Kafka's default keyed partition, `partitionFor(user_id, partitions)` (murmur2), so the
- * embedded log and Apache Kafka place a user on the same partition.
+ * embedded log and Apache Kafka place a user on the same partition (cached per user: {@link userKey}).
  */
 import { HeraldError } from '../../core/errors.ts';
 import type { Notification } from '../../core/types.ts';
-import { partitionFor } from '../../log/murmur2.ts';
 import type { CompiledStage } from '../../topology/types.ts';
 import type { ChainRecord } from '../types.ts';
+import { userKey } from './user-key-cache.ts';
 
 const textEncoder = new TextEncoder();
 
@@ -41,12 +41,17 @@ export function partitionCountOf(partitionCounts: Record<string, number>, log: s
 }
 
 /**
- * Sets `record.routed`: the shared value bytes and one partition per recipient.
+ * Sets `record.routed`: the shared value bytes, and per recipient its key bytes and partition.
  * @param partitions partition count of `log`, ≥ 1
  */
 export function routeRecord(record: ChainRecord, log: string, partitions: number): void {
   const recipients = record.recipients ?? [];
   const out = new Int32Array(recipients.length);
-  for (let i = 0; i < recipients.length; i++) out[i] = partitionFor(recipients[i]!, partitions);
-  record.routed = { log, value: encodeNotification(record), partitions: out };
+  const keys: Uint8Array[] = new Array(recipients.length);
+  for (let i = 0; i < recipients.length; i++) {
+    const key = userKey(recipients[i]!, partitions);
+    keys[i] = key.bytes;
+    out[i] = key.partition;
+  }
+  record.routed = { log, value: encodeNotification(record), partitions: out, keys };
 }

@@ -42,12 +42,11 @@ export class RoutingSink implements Sink {
         const log = this.#log!;
         routeRecord(record, log, partitionCountOf(context.partitionCounts, log));
       }
-      const { log, value, partitions } = record.routed!;
-      const recipients = record.recipients!;
+      const { log, value, partitions, keys } = record.routed!;
       const encoder = this.#encoder(log);
       used.add(encoder);
-      for (let i = 0; i < recipients.length; i++) encoder.add(recipients[i]!, value, partitions[i]!, record.timestamp);
-      out += recipients.length;
+      for (let i = 0; i < keys.length; i++) encoder.add(keys[i]!, value, partitions[i]!, record.timestamp);
+      out += keys.length;
     }
     for (const [log, encoder] of this.#encoders) if (used.has(encoder)) collector.outputs.push({ log, records: encoder.finish() });
     collector.stats.recordsOut += out;
