@@ -4,6 +4,7 @@
  * per-record message) and the outputs come back transferred the same way.
  */
 import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
 import { HeraldError } from '../../core/errors.ts';
 import type { OperatorTask, OperatorTaskResult } from '../task.ts';
@@ -25,7 +26,10 @@ export interface OperatorPoolOptions {
 /** A snapshot of the pool for metrics (`herald_operator_pool_*`) and benchmarks. */
 export interface OperatorPoolStats {
   threads: number;
-  /** Share of the pool's capacity spent running tasks since it started, 0..1 (piscina). */
+  /**
+   * Share of the pool's capacity (threads × time since it started) during which tasks were in
+   * flight (from `run` to its answer, so it includes the offload cost), 0..1.
+   */
   utilization: number;
   /** Tasks completed. */
   completed: number;
@@ -79,9 +83,13 @@ export function createOperatorPool(options: OperatorPoolOptions = {}): OperatorP
     ...(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue }),
   });
 
+  const startedAt = performance.now();
+  let busyMs = 0;
+
   return {
     threads,
     async run(task, runOptions = {}) {
+      const runStarted = performance.now();
       let records = task.records;
       if (records.byteOffset !== 0 || records.byteLength !== records.buffer.byteLength || !(records.buffer instanceof ArrayBuffer)) {
         records = records.slice();
@@ -101,13 +109,15 @@ export function createOperatorPool(options: OperatorPoolOptions = {}): OperatorP
         };
         const message = err instanceof Error ? err.message : String(err);
         throw new HeraldError('HERALD_OPERATOR_FAILED', `operator task failed: ${message}`, { cause: err, details });
+      } finally {
+        busyMs += performance.now() - runStarted;
       }
     },
     stats() {
       const h = piscina.histogram;
       return {
         threads,
-        utilization: piscina.utilization,
+        utilization: Math.min(1, busyMs / (threads * Math.max(1, performance.now() - startedAt))),
         completed: piscina.completed,
         queueSize: piscina.queueSize,
         runTimeMs: summary(h.runTime),
