@@ -170,6 +170,15 @@ describe('sqlite stores: files, migrations, connections', () => {
       expect(isRetriable(err)).toBe(false);
     });
 
+    it('a reader opened while no writer is open still sees later commits of a new writer', async () => {
+      await (await openSqliteSubscriptionStore({ path: paths.subscriptions })).close();
+      const reader = track(await openSqliteSubscriptionStore({ path: paths.subscriptions, readonly: true }));
+      expect((await reader.subscribersOf(['t1'])).get('t1')).toEqual([]);
+      const writer = track(await openSqliteSubscriptionStore({ path: paths.subscriptions }));
+      await writer.subscribe('t1', 'u1', T0);
+      expect((await reader.subscribersOf(['t1'])).get('t1')?.map((s) => s.user_id)).toEqual(['u1']);
+    });
+
     it('a worker_threads Worker with read-only stores sees rows committed by the main thread', async () => {
       const subs = track(await openSqliteSubscriptionStore({ path: paths.subscriptions }));
       const dedup = track(await openSqliteDedupStore({ path: paths.dedup }));
@@ -253,6 +262,14 @@ describe('sqlite stores: files, migrations, connections', () => {
       const err = await store.claim('t1', 'k', { id: 'x', published_at: 'y', state: 'bogus' as 'pending' }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'HERALD_STORE_REJECTED', retriable: false });
       expect((err as Error).cause).toMatchObject({ code: expect.stringMatching(/^SQLITE_CONSTRAINT/) });
+    });
+
+    it('a row the schema refuses is an error, never reported as a replay (no INSERT OR IGNORE)', async () => {
+      const inbox = track(await openSqliteInboxStore({ path: paths.inbox }));
+      const bad = { ...entry('u1', 1, notificationAt(T0)), seq: 'not a number' as unknown as number };
+      await expect(inbox.append([entry('u1', 0, notificationAt(T0 - 1)), bad])).rejects.toMatchObject({ code: 'HERALD_STORE_REJECTED' });
+      // The whole batch rolled back.
+      expect((await inbox.list('u1', { limit: 10 })).notifications).toEqual([]);
     });
 
     it('invalid arguments are programmer errors (RangeError / TypeError)', async () => {
