@@ -8,7 +8,7 @@ import client from 'prom-client';
 
 /** The process-wide registry. */
 export const registry = new client.Registry();
-client.collectDefaultMetrics({ register: registry, prefix: 'herald_process_' });
+client.collectDefaultMetrics({ register: registry, prefix: 'herald_' });
 
 function existing<T>(name: string): T | undefined {
   return registry.getSingleMetric(name) as T | undefined;

@@ -11,7 +11,7 @@ export const EMBEDDED_DEFAULTS = {
   retentionMs: 7 * 24 * 60 * 60 * 1000, // ms: 7 days
   retentionCheckMs: 5 * 60 * 1000, // ms: 5 minutes
   fsync: 'never', // see FsyncPolicy: page cache survives kill -9; 'batch' also survives power loss
-  commitFlushMs: 5, // ms: coalesce offset-file writes
+  commitFlushMs: 100, // ms: coalesce offset-file writes (a crash re-delivers at most ~100 ms of records; Kafka auto-commits every 5 s)
   retryBackoffMs: 100, // ms: first retry of a rejected batch
   retryBackoffMaxMs: 30_000, // ms: retry delay cap
   assignment: 'range',

@@ -39,7 +39,7 @@ describe('record codec', () => {
     c.next();
     expect([c.partition, c.offset, c.timestamp]).toEqual([3, 42, 1234]);
     expect(c.crc).toBe(c.computeCrc());
-    buf[buf.length - 1] ^= 0xff;
+    buf[buf.length - 1] = buf[buf.length - 1]! ^ 0xff;
     expect(c.crc).not.toBe(c.computeCrc());
   });
 
