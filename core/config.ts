@@ -6,7 +6,11 @@
  * setting, the value received and what is accepted.
  */
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { HeraldError } from './errors.ts';
+
+/** Herald's install directory: the default topology file ships there. */
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Validated settings. Durations in ms, sizes in bytes. */
 export interface HeraldConfig {
@@ -28,6 +32,13 @@ export interface HeraldConfig {
   ssePingMs: number;
   /** Worker threads of the operator pool (0 = one per core, at least 1). */
   workerThreads: number;
+  /**
+   * What an accepted publish survives on the embedded profile. `process`: a crash or kill -9 of
+   * Herald (writes reach the OS, no fsync; like Kafka's default of relying on the page cache).
+   * `machine`: also a power cut or kernel crash (log appends and SQLite commits are fsynced;
+   * several times slower on ordinary disks).
+   */
+  durability: 'process' | 'machine';
 }
 
 /** One place for defaults, with units. */
@@ -41,6 +52,7 @@ export const DEFAULTS = {
   maxMessageBytes: 4096, // bytes
   ssePingMs: 15_000, // ms: 15 s
   workerThreads: 0, // 0 = one per core
+  durability: 'process',
 } as const satisfies Record<keyof HeraldConfig, unknown>;
 
 interface SettingSpec {
@@ -85,6 +97,13 @@ export const SETTINGS: readonly SettingSpec[] = [
     accepts: 'an integer number of bytes from 1 to 1048576',
   },
   { key: 'ssePingMs', env: 'HERALD_SSE_PING_MS', flag: '--sse-ping-ms', parse: integer(100, 3_600_000), accepts: 'an integer number of ms from 100 to 3600000' },
+  {
+    key: 'durability',
+    env: 'HERALD_DURABILITY',
+    flag: '--durability',
+    parse: (raw) => (raw === 'process' || raw === 'machine' ? raw : undefined),
+    accepts: '"process" (survive kill -9) or "machine" (also survive power loss: fsync)',
+  },
   { key: 'workerThreads', env: 'HERALD_WORKER_THREADS', flag: '--worker-threads', parse: integer(0, 256), accepts: 'an integer from 0 (one per core) to 256' },
 ];
 
@@ -146,6 +165,9 @@ export function loadConfig(
     throw new HeraldError('HERALD_CONFIG_INVALID', `Invalid settings:\n  ${problems.join('\n  ')}`, { details: problems });
   }
   out.dataDir = path.resolve(cwd, out.dataDir as string);
-  out.topologyFile = path.resolve(cwd, out.topologyFile as string);
+  // A topology file given by the user is relative to the working directory; the default one is
+  // the job file shipped with Herald, wherever Herald is started from.
+  const topologyGiven = flags.has('--topology') || env.HERALD_TOPOLOGY !== undefined;
+  out.topologyFile = path.resolve(topologyGiven ? cwd : PACKAGE_ROOT, out.topologyFile as string);
   return out as unknown as HeraldConfig;
 }

@@ -43,7 +43,7 @@ const PURGE_INTERVAL_MS = 3_600_000; // ms: hourly
 export async function startHerald(config: HeraldConfig, roles: readonly Role[] = ['job', 'edge'], logger: Logger = rootLogger): Promise<HeraldApp> {
   const topology = await loadTopology(config.topologyFile);
   const retentionMs = config.retentionDays * DAY_MS;
-  const profile = await openEmbeddedProfile(config.dataDir, retentionMs);
+  const profile = await openEmbeddedProfile(config.dataDir, retentionMs, config.durability);
   await profile.transport.ensureTopics(topology.logs.map((l) => ({ name: l.name, partitions: l.partitions, retentionMs: Math.min(l.retentionMs, retentionMs) })));
   let healthy = false;
   const stages: RunningStage[] = [];

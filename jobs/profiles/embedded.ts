@@ -30,16 +30,19 @@ export interface Profile {
 /**
  * Opens the embedded profile under `dataDir` (created if missing).
  * @param retentionMs retention of log segments, ms
+ * @param durability `process`: no fsync (survives kill -9); `machine`: fsync log appends and
+ *   SQLite commits (survives power loss)
  */
-export async function openEmbeddedProfile(dataDir: string, retentionMs: number): Promise<Profile> {
+export async function openEmbeddedProfile(dataDir: string, retentionMs: number, durability: 'process' | 'machine' = 'process'): Promise<Profile> {
   const storesDir = path.join(dataDir, 'stores');
   fs.mkdirSync(storesDir, { recursive: true });
   const file = (name: string) => path.join(storesDir, name);
-  const transport = createEmbeddedTransport({ dataDir, retentionMs });
-  const subscriptions = await openSqliteSubscriptionStore({ path: file('subscriptions.db') });
-  const inbox = await openSqliteInboxStore({ path: file('inbox.db') });
-  const dedup = await openSqliteDedupStore({ path: file('dedup.db') });
-  const idempotency = await openSqliteIdempotencyStore({ path: file('idempotency.db') });
+  const synchronous = durability === 'machine' ? 'FULL' : 'OFF';
+  const transport = createEmbeddedTransport({ dataDir, retentionMs, fsync: durability === 'machine' ? 'batch' : 'never' });
+  const subscriptions = await openSqliteSubscriptionStore({ path: file('subscriptions.db'), synchronous });
+  const inbox = await openSqliteInboxStore({ path: file('inbox.db'), synchronous });
+  const dedup = await openSqliteDedupStore({ path: file('dedup.db'), synchronous });
+  const idempotency = await openSqliteIdempotencyStore({ path: file('idempotency.db'), synchronous });
   return {
     transport,
     subscriptions,

@@ -46,7 +46,9 @@ export function openDatabase(opts: SqliteStoreOptions, migrations: readonly Migr
     db = new Database(opts.path, { readonly, fileMustExist: readonly, timeout });
     db.pragma(`busy_timeout = ${Math.trunc(timeout)}`);
     if (!readonly) db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    const synchronous = opts.synchronous ?? SQLITE_DEFAULTS.synchronous;
+    if (!['OFF', 'NORMAL', 'FULL'].includes(synchronous)) throw new RangeError(`synchronous must be OFF, NORMAL or FULL, got ${String(synchronous)}`);
+    db.pragma(`synchronous = ${synchronous}`);
     db.pragma('foreign_keys = ON');
     if (readonly) checkMigrated(db, opts.path, migrations);
     else migrate(db, opts.path, migrations);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS, loadConfig, parseFlags } from '../../../core/config.ts';
 import { HeraldError } from '../../../core/errors.ts';
+import { ROOT } from '../../helpers/herald.ts';
 
 function configError(fn: () => unknown): HeraldError {
   try {
@@ -19,7 +20,8 @@ describe('config', () => {
     const c = loadConfig({}, new Map(), '/srv/herald');
     expect(c).toMatchObject({ port: 8080, host: '127.0.0.1', profile: 'embedded', retentionDays: 7, maxMessageBytes: 4096, ssePingMs: 15_000 });
     expect(c.dataDir).toBe(path.resolve('/srv/herald', DEFAULTS.dataDir));
-    expect(c.topologyFile).toBe('/srv/herald/jobs/notifications.topology.yaml');
+    expect(c.topologyFile).toBe(path.join(ROOT, 'jobs/notifications.topology.yaml')); // shipped with Herald
+    expect(loadConfig({ HERALD_TOPOLOGY: 'my.yaml' }, new Map(), '/srv/herald').topologyFile).toBe('/srv/herald/my.yaml');
   });
 
   it('reads env vars, and flags override them', () => {
