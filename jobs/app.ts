@@ -53,6 +53,8 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
   const registry = new ConnectionRegistry({ pingIntervalMs: config.ssePingMs, maxBufferedBytes: 1024 * 1024 });
   const producer = profile.transport.createProducer();
   let edge: EdgeServer | null = null;
+  /** Closed after the stages, before the profile. */
+  const closers: (() => Promise<void>)[] = [];
 
   try {
     if (roles.includes('edge')) {
@@ -79,11 +81,15 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
           await startOperatorStage({ stage, transport: profile.transport, producer, pool: pool!, dedup: profile.dedup, storeSpecs: profile.storeSpecs, logger, createPartitionState: (s, p) => createPartitionState(s, p, profile.dedup) }),
         );
       } else {
-        stages.push(await startEdgeStage({ stage, transport: profile.transport, producer, inbox: profile.inbox, live: registry, logger }));
+        const writer = profile.createInboxWriter();
+        closers.push(() => writer.close());
+        stages.push(await startEdgeStage({ stage, transport: profile.transport, producer, writer, live: registry, logger }));
       }
     }
   } catch (err) {
     await edge?.close();
+    for (const s of stages) await s.close();
+    for (const close of closers) await close();
     await pool?.close();
     await profile.close();
     throw err;
@@ -118,6 +124,7 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
         clearInterval(purgeTimer);
         await edge?.close();
         for (const s of stages) await s.close();
+        for (const close of closers) await close();
         await producer.close();
         await pool?.close();
         await profile.close();

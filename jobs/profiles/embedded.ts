@@ -14,6 +14,7 @@ import {
   openSqliteSubscriptionStore,
 } from '../../stores/sqlite/index.ts';
 import type { DedupStore, IdempotencyStore, InboxStore, SubscriptionStore } from '../../stores/types.ts';
+import { createThreadedInboxWriter, type InboxWriter } from '../../sinks/edge-delivery/index.ts';
 
 /** Everything a profile provides to the job and the edge. */
 export interface Profile {
@@ -24,6 +25,8 @@ export interface Profile {
   idempotency: IdempotencyStore;
   /** How worker threads open the stores the operators read. */
   storeSpecs: StoreSpecs;
+  /** A writer of user-log batches into the inbox (the edge stage's sink); close it before the profile. */
+  createInboxWriter(): InboxWriter;
   close(): Promise<void>;
 }
 
@@ -49,6 +52,7 @@ export async function openEmbeddedProfile(dataDir: string, retentionMs: number, 
     inbox,
     dedup,
     idempotency,
+    createInboxWriter: () => createThreadedInboxWriter({ kind: 'sqlite', path: file('inbox.db'), synchronous }),
     storeSpecs: {
       subscriptions: { kind: 'sqlite', path: file('subscriptions.db') },
       dedup: { kind: 'sqlite', path: file('dedup.db') },

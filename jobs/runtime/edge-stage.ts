@@ -6,8 +6,7 @@
 import type { Logger } from '../../core/logger.ts';
 import { counter } from '../../core/metrics.ts';
 import type { LogConsumer, LogProducer, LogTransport } from '../../log/types.ts';
-import { EdgeDeliverySink, type LiveDelivery } from '../../sinks/edge-delivery/index.ts';
-import type { InboxStore } from '../../stores/types.ts';
+import { EdgeDeliverySink, type InboxWriter, type LiveDelivery } from '../../sinks/edge-delivery/index.ts';
 import type { CompiledStage } from '../../topology/types.ts';
 import { writeDeadLetters } from './dead-letters.ts';
 import type { RunningStage } from './operator-stage.ts';
@@ -19,7 +18,8 @@ export interface EdgeStageDeps {
   stage: CompiledStage;
   transport: LogTransport;
   producer: LogProducer;
-  inbox: InboxStore;
+  /** Stores user-log batches in the inbox (on a dedicated thread for SQLite). */
+  writer: InboxWriter;
   live: LiveDelivery;
   logger: Logger;
 }
@@ -28,7 +28,7 @@ export interface EdgeStageDeps {
 export async function startEdgeStage(deps: EdgeStageDeps): Promise<RunningStage> {
   const { stage, transport, producer, logger } = deps;
   const log = logger.child({ stage: stage.name });
-  const sink = new EdgeDeliverySink({ inbox: deps.inbox, live: deps.live });
+  const sink = new EdgeDeliverySink({ writer: deps.writer, live: deps.live });
   const consumer: LogConsumer = transport.createConsumer({
     groupId: stage.consumerGroup,
     topics: [stage.source.log],
@@ -41,7 +41,10 @@ export async function startEdgeStage(deps: EdgeStageDeps): Promise<RunningStage>
     const bad = await sink.write(batch);
     if (bad.length === 0) return;
     if (stage.errorPolicy === 'fail') throw new Error(`stage ${stage.name}: undecodable record at offset ${bad[0]!.offset}: ${bad[0]!.message}`);
-    if (stage.deadLetterLog) await writeDeadLetters(producer, stage.deadLetterLog, { stage: stage.name, log: stage.source.log, partition: batch.partition }, bad);
+    if (stage.deadLetterLog) {
+      const letters = bad.map((b) => ({ ...b, code: 'HERALD_OPERATOR_RECORD_INVALID' }));
+      await writeDeadLetters(producer, stage.deadLetterLog, { stage: stage.name, log: stage.source.log, partition: batch.partition }, letters);
+    }
     else log.warn({ count: bad.length, first: bad[0] }, 'undecodable user-log records skipped');
   });
   return {

@@ -1,0 +1,25 @@
+/**
+ * The inbox-writer thread (piscina task): owns one read-write connection to the inbox and
+ * appends each batch it is handed. Errors cross the thread boundary as a plain `cause` with the
+ * Herald code (Node drops custom error fields between threads).
+ */
+import { isHeraldError } from '../../core/errors.ts';
+import { openSqliteInboxStore } from '../../stores/sqlite/index.ts';
+import type { InboxStore } from '../../stores/types.ts';
+import { writeUserRecords, type InboxWriteResult, type InboxWriterTask } from './inbox-writer.ts';
+
+let store: Promise<InboxStore> | null = null;
+let storePath = '';
+
+/** Appends one batch; opens the store on first use. */
+export default async function writeInboxBatch(task: InboxWriterTask): Promise<InboxWriteResult> {
+  if (store === null || storePath !== task.spec.path) {
+    storePath = task.spec.path;
+    store = openSqliteInboxStore({ path: task.spec.path, synchronous: task.spec.synchronous });
+  }
+  try {
+    return await writeUserRecords(await store, task.records);
+  } catch (err) {
+    throw new Error((err as Error).message, { cause: { code: isHeraldError(err) ? err.code : 'HERALD_STORE_FAILED' } });
+  }
+}
