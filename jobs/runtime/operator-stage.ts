@@ -19,6 +19,7 @@ import type { OperatorTask, OperatorTaskResult, StoreSpecs } from '../../operato
 import type { DedupStore } from '../../stores/types.ts';
 import type { CompiledStage } from '../../topology/types.ts';
 import { writeDeadLetters } from './dead-letters.ts';
+import { observeBatchAge } from './batch-age.ts';
 
 const recordsIn = counter('herald_stage_records_in_total', 'Records read by a stage.', ['stage']);
 const recordsOut = counter('herald_stage_records_out_total', 'Records written by a stage.', ['stage']);
@@ -84,6 +85,7 @@ export async function startOperatorStage(deps: OperatorStageDeps): Promise<Runni
 
   await consumer.run(async (batch) => {
     const started = process.hrtime.bigint();
+    observeBatchAge(stage.name, batch);
     const partitionState = state.get(batch.partition) ?? (await deps.createPartitionState(stage, batch.partition));
     state.set(batch.partition, partitionState);
     const result = await pool.run({

@@ -8,7 +8,8 @@
  * twice nor streamed twice. The offset is committed only after the inbox append resolved, so an
  * accepted notification is never lost.
  */
-import { counter } from '../../core/metrics.ts';
+import { uuidV7Timestamp } from '../../core/ids.ts';
+import { counter, histogram } from '../../core/metrics.ts';
 import { RecordCursor } from '../../log/record-codec.ts';
 import type { FetchedBatch } from '../../log/types.ts';
 import type { UndecodableRecord } from './decode-user-records.ts';
@@ -19,6 +20,9 @@ export type { UndecodableRecord } from './decode-user-records.ts';
 
 const stored = counter('herald_inbox_stored_total', 'Notifications stored in the inbox (new per user).');
 const replays = counter('herald_inbox_replays_total', 'User-log records skipped because the user already had the notification.');
+const liveLatency = histogram('herald_delivery_latency_seconds', 'Publish (id time) to live SSE write, per delivered event.', [], [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10,
+]);
 const invalid = counter('herald_edge_records_invalid_total', 'User-log records that could not be decoded.');
 
 /** Live side of delivery: the edge's connection registry implements it. */
@@ -63,6 +67,7 @@ export class EdgeDeliverySink {
       // The id is the first field of the Notification JSON the fan-out encodes; parse to be safe.
       const id = (JSON.parse(json) as { id: string }).id;
       this.#deps.live.deliver(userId, { seq: cursor.offset, id, json });
+      liveLatency.observe(Math.max(0, Date.now() - uuidV7Timestamp(id)) / 1000);
     }
     stored.inc(n);
     replays.inc(batch.count - n - result.invalid.length);
