@@ -9,7 +9,7 @@ import type { LogConsumer, LogProducer, LogTransport } from '../../log/types.ts'
 import { EdgeDeliverySink, type InboxWriter, type LiveDelivery } from '../../sinks/edge-delivery/index.ts';
 import type { CompiledStage } from '../../topology/types.ts';
 import { writeDeadLetters } from './dead-letters.ts';
-import { observeBatchAge } from './batch-age.ts';
+import { observeBatch } from './stage-metrics.ts';
 import type { RunningStage } from './operator-stage.ts';
 
 const recordsIn = counter('herald_stage_records_in_total', 'Records read by a stage.', ['stage']);
@@ -39,7 +39,7 @@ export async function startEdgeStage(deps: EdgeStageDeps): Promise<RunningStage>
   });
   await consumer.run(async (batch) => {
     recordsIn.inc({ stage: stage.name }, batch.count);
-    observeBatchAge(stage.name, batch);
+    observeBatch(stage.name, batch);
     const bad = await sink.write(batch);
     if (bad.length === 0) return;
     if (stage.errorPolicy === 'fail') throw new Error(`stage ${stage.name}: undecodable record at offset ${bad[0]!.offset}: ${bad[0]!.message}`);

@@ -13,13 +13,13 @@
  * confirmed, so the dedup operator drops the records.
  */
 import type { Logger } from '../../core/logger.ts';
-import { counter, histogram } from '../../core/metrics.ts';
+import { counter, gauge, histogram } from '../../core/metrics.ts';
 import type { LogConsumer, LogProducer, LogTransport, TopicPartition } from '../../log/types.ts';
 import type { OperatorTask, OperatorTaskResult, StoreSpecs } from '../../operators/task.ts';
 import type { DedupStore } from '../../stores/types.ts';
 import type { CompiledStage } from '../../topology/types.ts';
 import { writeDeadLetters } from './dead-letters.ts';
-import { observeBatchAge } from './batch-age.ts';
+import { observeBatch } from './stage-metrics.ts';
 
 const recordsIn = counter('herald_stage_records_in_total', 'Records read by a stage.', ['stage']);
 const recordsOut = counter('herald_stage_records_out_total', 'Records written by a stage.', ['stage']);
@@ -27,6 +27,7 @@ const duplicates = counter('herald_dedup_duplicates_total', 'Records dropped as 
 const bloomPositives = counter('herald_dedup_bloom_positives_total', 'Bloom positives checked against the exact store.', ['stage']);
 const falsePositives = counter('herald_dedup_bloom_false_positives_total', 'Bloom positives the exact store did not confirm (kept).', ['stage']);
 const deadLettered = counter('herald_stage_dead_letters_total', 'Records sent to the DLQ.', ['stage']);
+const stateBytes = gauge('herald_operator_state_bytes', 'Shared per-partition operator state held by this member (Bloom windows), bytes.', ['stage', 'operator']);
 const batchSeconds = histogram('herald_stage_batch_duration_seconds', 'Time from handing a batch to the operators to its commit.', ['stage'], [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
 ]);
@@ -68,6 +69,11 @@ export async function startOperatorStage(deps: OperatorStageDeps): Promise<Runni
   for (const sink of stage.sinks) if (sink.log) partitionCounts[sink.log] = transport.partitionCount(sink.log);
   if (stage.deadLetterLog) partitionCounts[stage.deadLetterLog] = transport.partitionCount(stage.deadLetterLog);
   const labels = { stage: stage.name };
+  const reportStateBytes = () => {
+    const bytes = new Map<string, number>(stage.operators.map((op) => [op.name, 0]));
+    for (const byOperator of state.values()) for (const [name, sab] of Object.entries(byOperator)) bytes.set(name, (bytes.get(name) ?? 0) + sab.byteLength);
+    for (const [operator, n] of bytes) stateBytes.set({ stage: stage.name, operator }, n);
+  };
 
   const consumer = transport.createConsumer({
     groupId: stage.consumerGroup,
@@ -75,17 +81,19 @@ export async function startOperatorStage(deps: OperatorStageDeps): Promise<Runni
     maxBatchRecords: stage.maxBatchRecords,
     onAssigned: async (tps: TopicPartition[]) => {
       for (const tp of tps) state.set(tp.partition, await deps.createPartitionState(stage, tp.partition));
+      reportStateBytes();
       log.info({ partitions: tps.map((t) => t.partition) }, 'partitions assigned');
     },
     onRevoked: (tps: TopicPartition[]) => {
       for (const tp of tps) state.delete(tp.partition);
+      reportStateBytes();
       log.info({ partitions: tps.map((t) => t.partition) }, 'partitions revoked');
     },
   });
 
   await consumer.run(async (batch) => {
     const started = process.hrtime.bigint();
-    observeBatchAge(stage.name, batch);
+    observeBatch(stage.name, batch);
     const partitionState = state.get(batch.partition) ?? (await deps.createPartitionState(stage, batch.partition));
     state.set(batch.partition, partitionState);
     const result = await pool.run({

@@ -68,5 +68,10 @@ describe('bad input', () => {
     expect(r.status).toBe(200);
     expect(r.body).toContain('herald_http_requests_total');
     expect(r.body).toContain('herald_publish_total');
+    // The Bloom windows are reported, and bounded: a fixed size per owned partition.
+    const bloom = /herald_operator_state_bytes\{stage="fanout",operator="dedup"\} (\d+)/.exec(r.body);
+    expect(Number(bloom?.[1])).toBeGreaterThan(0);
+    expect(Number(bloom?.[1]) % 12).toBe(0);
+    expect(r.body).toMatch(/herald_consumer_lag_records\{stage="fanout",partition="\d+"\} \d+/);
   });
 });
