@@ -7,8 +7,9 @@
  * small row in `deliveries`. A fan-out to 50 users writes one message and 50 ~70-byte rows instead
  * of 50 copies of the message: measured 5-10x more appends/s (bench/stores.bench.ts).
  *
- * Indexes on deliveries: primary key (user_id, id) for idempotent appends, (user_id,
- * published_at_ms, id) for GET /notifications, (user_id, seq) for SSE resume, (published_at_ms)
+ * deliveries is clustered on (user_id, published_at_ms, id): idempotent appends and GET
+ * /notifications use that one B-tree (a notification's published_at never changes, so the key is
+ * unique exactly when (user_id, id) is). Indexes: (user_id, seq) for SSE resume, (published_at_ms)
  * for purge.
  */
 import type Database from 'better-sqlite3';
@@ -57,10 +58,11 @@ export const INBOX_MIGRATIONS: readonly Migration[] = [
       id TEXT NOT NULL,
       seq INTEGER NOT NULL,             -- user log offset: delivery order of the user
       published_at_ms INTEGER NOT NULL,
-      PRIMARY KEY (user_id, id)
+      PRIMARY KEY (user_id, published_at_ms, id)
     ) STRICT, WITHOUT ROWID;
-    CREATE INDEX deliveries_by_time ON deliveries (user_id, published_at_ms, id);
     CREATE INDEX deliveries_by_seq ON deliveries (user_id, seq);
+    -- (user_id, published_at_ms, id) is unique because (user_id, id) is: a notification's
+    -- published_at never changes. One B-tree serves idempotent appends and GET /notifications.
     CREATE INDEX deliveries_by_age ON deliveries (published_at_ms);
     INSERT INTO notifications (id, topic_id, message, published_at, published_at_ms)
       SELECT id, topic_id, message, published_at, published_at_ms FROM inbox WHERE true
@@ -102,6 +104,7 @@ export class SqliteInboxStore implements InboxStore {
   readonly #firstPage: Database.Statement<[string, number, number], Row>;
   readonly #nextPage: Database.Statement<[string, number, string, number], Row>;
   readonly #seqOf: Database.Statement<[string, string], number>;
+  readonly #seqOfAt: Database.Statement<[string, number, string], number>;
   readonly #afterSeq: Database.Statement<[string, number, number], Row>;
   readonly #sinceTime: Database.Statement<[string, number, number, string, number], Row>;
   readonly #purge: Database.Statement<[number, number]>;
@@ -117,7 +120,7 @@ export class SqliteInboxStore implements InboxStore {
        ON CONFLICT (id) DO NOTHING`,
     );
     const insertDelivery = db.prepare<[string, string, number, number]>(
-      `INSERT INTO deliveries (user_id, id, seq, published_at_ms) VALUES (?, ?, ?, ?) ON CONFLICT (user_id, id) DO NOTHING`,
+      `INSERT INTO deliveries (user_id, id, seq, published_at_ms) VALUES (?, ?, ?, ?) ON CONFLICT (user_id, published_at_ms, id) DO NOTHING`,
     );
     this.#firstPage = db.prepare(`SELECT ${COLUMNS} FROM ${FROM} WHERE d.user_id = ? AND d.published_at_ms > ? ORDER BY d.published_at_ms, d.id LIMIT ?`);
     // Row-value bound: SQLite seeks straight to the cursor in deliveries_by_time.
@@ -125,6 +128,7 @@ export class SqliteInboxStore implements InboxStore {
       `SELECT ${COLUMNS} FROM ${FROM} WHERE d.user_id = ? AND (d.published_at_ms, d.id) > (?, ?) ORDER BY d.published_at_ms, d.id LIMIT ?`,
     );
     this.#seqOf = db.prepare<[string, string], number>('SELECT seq FROM deliveries WHERE user_id = ? AND id = ?').pluck(true);
+    this.#seqOfAt = db.prepare<[string, number, string], number>('SELECT seq FROM deliveries WHERE user_id = ? AND published_at_ms = ? AND id = ?').pluck(true);
     this.#afterSeq = db.prepare(`SELECT ${COLUMNS} FROM ${FROM} WHERE d.user_id = ? AND d.seq > ? ORDER BY d.seq, d.id LIMIT ?`);
     this.#sinceTime = db.prepare(
       `SELECT ${COLUMNS} FROM deliveries d INDEXED BY deliveries_by_seq JOIN notifications n ON n.id = d.id
@@ -209,7 +213,9 @@ export class SqliteInboxStore implements InboxStore {
   async readAfter(userId: string, lastEventId: string, limit: number, afterSeq?: number): Promise<{ found: boolean; entries: InboxEntry[] }> {
     checkLimit(limit, Number.MAX_SAFE_INTEGER);
     return runOn(this.#db, 'inbox.readAfter', () => {
-      const seq = this.#seqOf.get(userId, lastEventId);
+      // Herald's ids are UUIDv7 whose time is published_at: a primary-key lookup. Other ids: a scan of the user's rows.
+      const idMs = uuidV7Ms(lastEventId);
+      const seq = (idMs === null ? undefined : this.#seqOfAt.get(userId, idMs, lastEventId)) ?? this.#seqOf.get(userId, lastEventId);
       const toEntry = (row: Row): InboxEntry => ({ user_id: userId, notification: toNotification(row), seq: row.seq });
       if (seq !== undefined) {
         const from = afterSeq === undefined ? seq : Math.max(seq, afterSeq);
