@@ -48,7 +48,7 @@ function fanoutStage(): CompiledStage {
     role: 'job',
     source: { name: 'publishes', log: 'herald.publish', partitions: 12 },
     operators: [
-      { name: 'subscribers', type: 'subscription-join', options: { max_subscribers_per_lookup: 10_000 } },
+      { name: 'subscribers', type: 'subscription-join', options: {} },
       { name: 'dedup', type: 'bloom-dedup', options: { key: 'idempotency_key', window_ms: 600_000, windows: 6, expected_keys_per_window: 100_000, false_positive_rate: 0.001 } },
       { name: 'by-user', type: 'user-repartition', options: { key: 'user_id' } },
     ],

@@ -44,7 +44,8 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
   const topology = await loadTopology(config.topologyFile);
   const retentionMs = config.retentionDays * DAY_MS;
   const profile = await openEmbeddedProfile(config.dataDir, retentionMs, config.durability);
-  await profile.transport.ensureTopics(topology.logs.map((l) => ({ name: l.name, partitions: l.partitions, retentionMs: Math.min(l.retentionMs, retentionMs) })));
+  // Log topics keep what the topology says; HERALD_RETENTION_DAYS is the retention of the stores.
+  await profile.transport.ensureTopics(topology.logs.map((l) => ({ name: l.name, partitions: l.partitions, retentionMs: l.retentionMs })));
   let healthy = false;
   const stages: RunningStage[] = [];
   const threads = config.workerThreads > 0 ? config.workerThreads : Math.max(1, os.availableParallelism());

@@ -8,13 +8,13 @@ import type { OperatorType, SinkType } from './catalog.ts';
 import { TOPOLOGY_DEFAULTS } from './defaults.ts';
 
 const OP = TOPOLOGY_DEFAULTS.operators;
-const SINK = TOPOLOGY_DEFAULTS.sinks;
 
-/** Options of `subscription-join`: topic_id → the user_ids subscribed to it. */
-export const subscriptionJoinOptions = z.strictObject({
-  /** Subscribers fetched per page from the subscription store (and its cache). */
-  max_subscribers_per_lookup: z.int().min(1).max(1_000_000).default(OP['subscription-join'].maxSubscribersPerLookup),
-});
+/**
+ * Options of `subscription-join`: topic_id → the user_ids subscribed to it at publish time.
+ * None yet (one batched store lookup per batch; paging of very large topics comes with the
+ * MySQL store).
+ */
+export const subscriptionJoinOptions = z.strictObject({});
 /** Validated options of `subscription-join`. */
 export type SubscriptionJoinOptions = z.output<typeof subscriptionJoinOptions>;
 
@@ -50,15 +50,12 @@ export const routingOptions = z.strictObject({});
 /** Validated options of `routing`. */
 export type RoutingOptions = z.output<typeof routingOptions>;
 
-/** Options of `edge-delivery`: inbox (offline store) and live SSE delivery. */
-export const edgeDeliveryOptions = z.strictObject({
-  /** Interval of SSE keep-alive comments, ms. */
-  ping_interval_ms: z.int().min(1_000).max(300_000).default(SINK['edge-delivery'].pingIntervalMs),
-  /** `always`: every notification goes to the inbox; `offline`: only when the user has no live stream. */
-  inbox: z.enum(['always', 'offline']).default(SINK['edge-delivery'].inbox),
-  /** Time a notification stays in the inbox, ms. */
-  inbox_ttl_ms: z.int().min(60_000).default(SINK['edge-delivery'].inboxTtlMs),
-});
+/**
+ * Options of `edge-delivery`: inbox (offline store) and live SSE delivery. None: every
+ * notification goes to the inbox (kept HERALD_RETENTION_DAYS) and to the user's open streams;
+ * the SSE ping interval is an edge setting (HERALD_SSE_PING_MS).
+ */
+export const edgeDeliveryOptions = z.strictObject({});
 /** Validated options of `edge-delivery`. */
 export type EdgeDeliveryOptions = z.output<typeof edgeDeliveryOptions>;
 

@@ -14,9 +14,7 @@ export const TOPOLOGY_DEFAULTS = {
     maxBatchRecords: 1_000, // records per batch handed to the operators on a worker
   },
   operators: {
-    'subscription-join': {
-      maxSubscribersPerLookup: 10_000, // subscribers: page size of one subscription-store lookup
-    },
+    'subscription-join': {},
     'bloom-dedup': {
       key: 'idempotency_key', // record field holding the idempotency key
       windowMs: 600_000, // ms: 10 minutes per Bloom filter window
@@ -30,10 +28,6 @@ export const TOPOLOGY_DEFAULTS = {
   },
   sinks: {
     routing: {},
-    'edge-delivery': {
-      pingIntervalMs: 15_000, // ms: SSE keep-alive comment interval
-      inbox: 'always' as const, // when to store in the inbox: `always` or only when the user is `offline`
-      inboxTtlMs: 2_592_000_000, // ms: 30 days in the inbox
-    },
+    'edge-delivery': {},
   },
 } as const;

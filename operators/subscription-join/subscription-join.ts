@@ -4,9 +4,8 @@
  * subscribes after a publish never receives it, also when the batch is processed later.
  * One `SubscriptionStore.subscribersOf` call per batch, for the batch's distinct topic_ids.
  * Notifications without any recipient are dropped here (nothing to fan out).
- *
- * `max_subscribers_per_lookup` (the catalogue's page size) is not applied yet: the
- * SubscriptionStore interface has no paged lookup, so a topic's subscribers come in one answer.
+ * A topic's subscribers come in one answer: paging of very large topics needs a paged lookup in
+ * the SubscriptionStore interface (planned with the MySQL store).
  */
 import { HeraldError } from '../../core/errors.ts';
 import type { Subscriber, SubscriptionStore } from '../../stores/types.ts';

@@ -15,7 +15,7 @@ export function fanoutStage(overrides: Partial<CompiledStage> = {}, dedupOptions
     role: 'job',
     source: { name: 'publishes', log: 'herald.publish', partitions: 4 },
     operators: [
-      { name: 'subscribers', type: 'subscription-join', options: { max_subscribers_per_lookup: 10_000 } },
+      { name: 'subscribers', type: 'subscription-join', options: {} },
       { name: 'dedup', type: 'bloom-dedup', options: { key: 'idempotency_key', window_ms: 600_000, windows: 6, expected_keys_per_window: 10_000, false_positive_rate: 0.001, ...dedupOptions } },
       { name: 'by-user', type: 'user-repartition', options: { key: 'user_id' } },
     ],

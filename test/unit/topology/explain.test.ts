@@ -7,7 +7,7 @@ describe('explain', () => {
     expect(text).toContain('Stage fanout: role job, consumer group herald.fanout');
     expect(text).toContain('Stage edge: role edge, consumer group herald.edge');
     expect(text).toMatch(/source\s+publishes\s+reads herald\.publish \(12 partitions\)/);
-    expect(text).toMatch(/1\. operator\s+subscribers\s+subscription-join {2}max_subscribers_per_lookup=10000/);
+    expect(text).toMatch(/1\. operator\s+subscribers\s+subscription-join/);
     expect(text).toMatch(/2\. operator\s+dedup\s+bloom-dedup {2}key=idempotency_key window_ms=600000 windows=6/);
     expect(text).toMatch(/3\. operator\s+by-user\s+user-repartition {2}key=user_id/);
     expect(text).toMatch(/sink\s+user-log\s+routing → writes herald\.user \(12 partitions\)/);
