@@ -9,8 +9,8 @@
  *
  * deliveries is clustered on (user_id, published_at_ms, id): idempotent appends and GET
  * /notifications use that one B-tree (a notification's published_at never changes, so the key is
- * unique exactly when (user_id, id) is). Indexes: (user_id, seq) for SSE resume, (published_at_ms)
- * for purge.
+ * unique exactly when (user_id, id) is). One index: (user_id, seq) for SSE resume. Purge seeks
+ * user by user through the primary key instead of keeping an index by age on every append.
  */
 import type Database from 'better-sqlite3';
 import type { Notification } from '../../core/types.ts';
@@ -18,6 +18,7 @@ import type { InboxEntry, InboxPage, InboxQuery, InboxStore } from '../types.ts'
 import { decodeInboxCursor, encodeInboxCursor } from './inbox-cursor.ts';
 import { openDatabase, type Migration } from './open-database.ts';
 import { SQLITE_DEFAULTS, type SqliteStoreOptions } from './options.ts';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { purgeInChunks } from './purge-in-chunks.ts';
 import { runOn } from './sqlite-errors.ts';
 import { uuidV7Ms } from './uuid-time.ts';
@@ -61,9 +62,10 @@ export const INBOX_MIGRATIONS: readonly Migration[] = [
       PRIMARY KEY (user_id, published_at_ms, id)
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX deliveries_by_seq ON deliveries (user_id, seq);
+    -- No index by age: purge walks the users through the primary key (see purge()), so an
+    -- append updates two B-trees, not three.
     -- (user_id, published_at_ms, id) is unique because (user_id, id) is: a notification's
     -- published_at never changes. One B-tree serves idempotent appends and GET /notifications.
-    CREATE INDEX deliveries_by_age ON deliveries (published_at_ms);
     INSERT INTO notifications (id, topic_id, message, published_at, published_at_ms)
       SELECT id, topic_id, message, published_at, published_at_ms FROM inbox WHERE true
       ON CONFLICT (id) DO NOTHING;
@@ -107,7 +109,8 @@ export class SqliteInboxStore implements InboxStore {
   readonly #seqOfAt: Database.Statement<[string, number, string], number>;
   readonly #afterSeq: Database.Statement<[string, number, number], Row>;
   readonly #sinceTime: Database.Statement<[string, number, number, string, number], Row>;
-  readonly #purge: Database.Statement<[number, number]>;
+  readonly #nextUser: Database.Statement<[string], string>;
+  readonly #purgeUser: Database.Statement<[string, number]>;
   readonly #purgeNotifications: Database.Statement<[number, number]>;
   readonly #appendAll: (rows: readonly InsertRow[]) => boolean[];
 
@@ -134,7 +137,8 @@ export class SqliteInboxStore implements InboxStore {
       `SELECT ${COLUMNS} FROM deliveries d INDEXED BY deliveries_by_seq JOIN notifications n ON n.id = d.id
        WHERE d.user_id = ? AND d.seq > ? AND d.published_at_ms >= ? AND d.id <> ? ORDER BY d.seq, d.id LIMIT ?`,
     );
-    this.#purge = db.prepare('DELETE FROM deliveries WHERE (user_id, id) IN (SELECT user_id, id FROM deliveries WHERE published_at_ms < ? LIMIT ?)');
+    this.#nextUser = db.prepare<[string], string>('SELECT user_id FROM deliveries WHERE user_id > ? ORDER BY user_id LIMIT 1').pluck(true);
+    this.#purgeUser = db.prepare<[string, number]>('DELETE FROM deliveries WHERE user_id = ? AND published_at_ms < ?');
     this.#purgeNotifications = db.prepare('DELETE FROM notifications WHERE rowid IN (SELECT rowid FROM notifications WHERE published_at_ms < ? LIMIT ?)');
     this.#appendAll = db.transaction((rows: readonly InsertRow[]) => {
       // A notification fanned out to many users of the batch is written once.
@@ -227,11 +231,27 @@ export class SqliteInboxStore implements InboxStore {
     });
   }
 
-  /** Deletes deliveries, then the notifications they referenced, in chunks of {@link SQLITE_DEFAULTS.purgeChunkSize} rows, yielding to the event loop between them. */
+  /**
+   * Deletes deliveries published before `beforeMs` user by user (a primary-key seek to each next
+   * user, then a range delete), in transactions of up to {@link SQLITE_DEFAULTS.purgeChunkSize}
+   * users, yielding to the event loop between them; then the notifications they referenced.
+   * Returns the number of deliveries deleted.
+   */
   async purge(beforeMs: number): Promise<number> {
-    const deleted = await purgeInChunks(this.#db, 'inbox.purge', this.#purge, beforeMs, SQLITE_DEFAULTS.purgeChunkSize);
+    let total = 0;
+    let after = '';
+    const chunk = this.#db.transaction((): boolean => {
+      for (let i = 0; i < SQLITE_DEFAULTS.purgeChunkSize; i++) {
+        const user = this.#nextUser.get(after);
+        if (user === undefined) return false;
+        total += this.#purgeUser.run(user, beforeMs).changes;
+        after = user;
+      }
+      return true;
+    });
+    while (runOn(this.#db, 'inbox.purge', chunk)) await yieldToEventLoop();
     await purgeInChunks(this.#db, 'inbox.purge', this.#purgeNotifications, beforeMs, SQLITE_DEFAULTS.purgeChunkSize);
-    return deleted;
+    return total;
   }
 
   /** Closes the connection; idempotent. Later calls reject with `HERALD_STORE_REJECTED`. */
