@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   HERALD_LOG_APPEND_FAILED: { status: 503, retriable: true, summary: 'Appending to a log topic failed; nothing was accepted.' },
   HERALD_LOG_CORRUPT: { status: 500, retriable: false, summary: 'A log segment has a record whose checksum does not match.' },
   HERALD_LOG_TOPIC_UNKNOWN: { status: 500, retriable: false, summary: 'A log topic was used before it was created.' },
+  HERALD_LOG_DIR_LOCKED: { status: 500, retriable: false, summary: 'Another running Herald process holds the data directory.' },
   HERALD_LOG_CLOSED: { status: 503, retriable: true, summary: 'The log transport, producer or consumer is closed.' },
   HERALD_STORE_FAILED: { status: 503, retriable: true, summary: 'A store (subscriptions, inbox, dedup, idempotency) failed.' },
   HERALD_STORE_REJECTED: { status: 500, retriable: false, summary: 'A store refused the operation for a reason a retry cannot fix (constraint violation, read-only or closed store, corrupt or unmigrated database).' },
