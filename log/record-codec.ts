@@ -86,8 +86,10 @@ export class RecordsEncoder {
    * @param value bytes or a string (written as UTF-8)
    * @param partition target partition, -1 to let the producer choose by key
    * @param timestamp ms since the epoch, 0 to let the log stamp it
+   * @param offset the record's offset, -1 when the log has not assigned one yet
+   * @returns the byte position of the new entry in {@link bytes}
    */
-  add(key: string | Uint8Array | null, value: Uint8Array | string, partition = -1, timestamp = 0, offset = -1): void {
+  add(key: string | Uint8Array | null, value: Uint8Array | string, partition = -1, timestamp = 0, offset = -1): number {
     const start = this.#length;
     this.#ensure(ENTRY_OVERHEAD_BYTES);
     let pos = start + ENTRY_HEADER_BYTES;
@@ -110,14 +112,43 @@ export class RecordsEncoder {
     v.setUint32(pos, valueLength, true);
     this.#length = start + size;
     this.#count++;
+    return start;
   }
 
-  /** Copies one already framed entry (e.g. from a cursor) as it is. */
-  addEntry(entry: Uint8Array): void {
+  /**
+   * Copies one already framed entry (e.g. from a cursor) as it is.
+   * @returns the byte position of the new entry in {@link bytes}
+   */
+  addEntry(entry: Uint8Array): number {
     this.#ensure(entry.length);
-    this.#buf.set(entry, this.#length);
+    const start = this.#length;
+    this.#buf.set(entry, start);
     this.#length += entry.length;
     this.#count++;
+    return start;
+  }
+
+  /** Timestamp field of the entry at byte position `at`, ms. */
+  timestampAt(at: number): number {
+    return this.#view.getFloat64(at + 20, true);
+  }
+
+  /**
+   * Stamps partition, offset and timestamp into the entry at byte position `at` and writes its
+   * CRC, like {@link sealEntry} but without allocating a view.
+   */
+  seal(at: number, partition: number, offset: number, timestamp: number): void {
+    const v = this.#view;
+    const size = v.getUint32(at, true);
+    v.setInt32(at + 8, partition, true);
+    v.setFloat64(at + 12, offset, true);
+    v.setFloat64(at + 20, timestamp, true);
+    v.setUint32(at + 4, crc32(this.#buf.subarray(at + 8, at + size)), true);
+  }
+
+  /** The entries added since the last reset (a view, valid until the next add or reset). */
+  bytes(): Uint8Array {
+    return this.#buf.subarray(0, this.#length);
   }
 
   /**
