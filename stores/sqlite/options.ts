@@ -27,6 +27,8 @@ export interface SqliteStoreOptions {
 /** Defaults, one place. */
 export const SQLITE_DEFAULTS = {
   synchronous: 'NORMAL',
+  cacheKiB: 65_536, // KiB: page cache per connection (64 MiB)
+  walAutocheckpointPages: 20_000, // pages (4 KiB): checkpoint the WAL when it reaches ~80 MiB
   busyTimeoutMs: 5_000, // ms: wait this long for a competing writer before HERALD_STORE_FAILED
   lookupChunkSize: 500, // ids per IN (...) statement in batch lookups (SQLite allows 32,766 params)
   purgeChunkSize: 2_000, // rows deleted per transaction by purge; the event loop runs in between
