@@ -6,19 +6,19 @@
 import { isHeraldError } from '../../core/errors.ts';
 import { openSqliteInboxStore } from '../../stores/sqlite/index.ts';
 import type { InboxStore } from '../../stores/types.ts';
-import { writeUserRecords, type InboxWriteResult, type InboxWriterTask } from './inbox-writer.ts';
+import { writeUserRecordBatches, type InboxWriteResult, type InboxWriterTask } from './inbox-writer.ts';
 
 let store: Promise<InboxStore> | null = null;
 let storePath = '';
 
-/** Appends one batch; opens the store on first use. */
-export default async function writeInboxBatch(task: InboxWriterTask): Promise<InboxWriteResult> {
+/** Appends the task's batches in one transaction; opens the store on first use. */
+export default async function writeInboxBatches(task: InboxWriterTask): Promise<InboxWriteResult[]> {
   if (store === null || storePath !== task.spec.path) {
     storePath = task.spec.path;
     store = openSqliteInboxStore({ path: task.spec.path, synchronous: task.spec.synchronous });
   }
   try {
-    return await writeUserRecords(await store, task.records);
+    return await writeUserRecordBatches(await store, task.batches);
   } catch (err) {
     throw new Error((err as Error).message, { cause: { code: isHeraldError(err) ? err.code : 'HERALD_STORE_FAILED' } });
   }

@@ -36,14 +36,26 @@ export interface InboxWriter {
 
 /** Decodes and appends one batch with `inbox`. Shared by both writers. */
 export async function writeUserRecords(inbox: InboxStore, records: EncodedRecords): Promise<InboxWriteResult> {
-  const decoded = decodeUserRecords(records);
-  const outcome = new Uint8Array(decoded.count);
-  for (const bad of decoded.invalid) outcome[bad.index] = RECORD_INVALID;
-  if (decoded.entries.length > 0) {
-    const fresh = await inbox.append(decoded.entries);
-    for (let i = 0; i < fresh.length; i++) outcome[decoded.positions[i]!] = fresh[i] ? RECORD_STORED : RECORD_REPLAY;
-  }
-  return { outcome, invalid: decoded.invalid };
+  return (await writeUserRecordBatches(inbox, [records]))[0]!;
+}
+
+/**
+ * Decodes several batches and appends them with ONE `InboxStore.append` (one transaction on
+ * SQLite): group commit across the partitions whose batches arrived together.
+ * @returns one result per batch, in order
+ */
+export async function writeUserRecordBatches(inbox: InboxStore, batches: readonly EncodedRecords[]): Promise<InboxWriteResult[]> {
+  const decoded = batches.map((records) => decodeUserRecords(records));
+  const entries = decoded.flatMap((d) => d.entries);
+  const fresh = entries.length > 0 ? await inbox.append(entries) : [];
+  let at = 0;
+  return decoded.map((d) => {
+    const outcome = new Uint8Array(d.count);
+    for (const bad of d.invalid) outcome[bad.index] = RECORD_INVALID;
+    for (let i = 0; i < d.entries.length; i++) outcome[d.positions[i]!] = fresh[at + i] ? RECORD_STORED : RECORD_REPLAY;
+    at += d.entries.length;
+    return { outcome, invalid: d.invalid };
+  });
 }
 
 /** A writer that runs on the calling thread. */
@@ -58,13 +70,23 @@ export interface InboxWriterStoreSpec {
   synchronous: 'OFF' | 'NORMAL' | 'FULL';
 }
 
-/** Task of the inbox-writer thread. */
+/** Task of the inbox-writer thread: the batches that arrived while the previous task ran. */
 export interface InboxWriterTask {
   spec: InboxWriterStoreSpec;
-  records: EncodedRecords;
+  batches: EncodedRecords[];
 }
 
-/** A writer whose store lives on one dedicated worker thread (writes are serialised there). */
+interface PendingWrite {
+  records: EncodedRecords;
+  resolve: (result: InboxWriteResult) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * A writer whose store lives on one dedicated worker thread. Writes are serialised there and
+ * group-committed: the batches handed in while a task runs go together in the next task, as one
+ * transaction (fewer commits and thread hops under load, no added wait when idle).
+ */
 export function createThreadedInboxWriter(spec: InboxWriterStoreSpec): InboxWriter {
   const pool = new Piscina({
     filename: new URL('./inbox-writer-worker.ts', import.meta.url).href,
@@ -72,16 +94,38 @@ export function createThreadedInboxWriter(spec: InboxWriterStoreSpec): InboxWrit
     maxThreads: 1,
     idleTimeout: Number.POSITIVE_INFINITY,
   });
+  let pending: PendingWrite[] = [];
+  let running = false;
+
+  const flush = async (): Promise<void> => {
+    if (running || pending.length === 0) return;
+    running = true;
+    const group = pending;
+    pending = [];
+    const batches = group.map((w) => w.records);
+    try {
+      const results = (await pool.run({ spec, batches } satisfies InboxWriterTask, {
+        transferList: batches.map((b) => b.buffer as ArrayBuffer),
+      })) as InboxWriteResult[];
+      group.forEach((w, i) => w.resolve(results[i]!));
+    } catch (err) {
+      const cause = (err as { cause?: { code?: unknown } }).cause;
+      const code = cause?.code === 'HERALD_STORE_REJECTED' ? 'HERALD_STORE_REJECTED' : 'HERALD_STORE_FAILED';
+      const failure = new HeraldError(code, `inbox write failed: ${(err as Error).message}`, { cause: err });
+      for (const w of group) w.reject(failure);
+    } finally {
+      running = false;
+      void flush();
+    }
+  };
+
   return {
-    async write(records) {
+    write(records) {
       const own = records.byteOffset === 0 && records.byteLength === records.buffer.byteLength && records.buffer instanceof ArrayBuffer ? records : records.slice();
-      try {
-        return (await pool.run({ spec, records: own } satisfies InboxWriterTask, { transferList: [own.buffer as ArrayBuffer] })) as InboxWriteResult;
-      } catch (err) {
-        const cause = (err as { cause?: { code?: unknown } }).cause;
-        const code = cause?.code === 'HERALD_STORE_REJECTED' ? 'HERALD_STORE_REJECTED' : 'HERALD_STORE_FAILED';
-        throw new HeraldError(code, `inbox write failed: ${(err as Error).message}`, { cause: err });
-      }
+      return new Promise<InboxWriteResult>((resolve, reject) => {
+        pending.push({ records: own, resolve, reject });
+        void flush();
+      });
     },
     async close() {
       await pool.close();

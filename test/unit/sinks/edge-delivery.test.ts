@@ -1,0 +1,89 @@
+/**
+ * The edge stage's sink and its inbox writers: new records are stored once and streamed once,
+ * replays are neither stored nor streamed again, undecodable records come back for the DLQ, and
+ * the threaded writer's group commit answers every concurrent batch with its own outcome.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RecordsEncoder } from '../../../log/record-codec.ts';
+import type { FetchedBatch } from '../../../log/types.ts';
+import { EdgeDeliverySink, createInProcessInboxWriter, createThreadedInboxWriter, type InboxWriter } from '../../../sinks/edge-delivery/index.ts';
+import { RECORD_INVALID, RECORD_REPLAY, RECORD_STORED } from '../../../sinks/edge-delivery/inbox-writer.ts';
+import { openSqliteInboxStore } from '../../../stores/sqlite/index.ts';
+import { tempDir } from '../../helpers/herald.ts';
+
+const note = (n: number) => ({ id: `01a227ec-a92a-7${String(n).padStart(3, '0')}-8000-000000000000`, topic_id: 't', message: { n }, published_at: '2026-11-29T15:29:10.954Z' });
+
+/** A user-log batch: [user, notification number or a raw bad value] at consecutive offsets. */
+function batch(rows: [string | null, number | string][], firstOffset = 0): FetchedBatch {
+  const enc = new RecordsEncoder();
+  rows.forEach(([user, v], i) => enc.add(user, typeof v === 'number' ? JSON.stringify(note(v)) : v, 0, 1_000, firstOffset + i));
+  const encoded = enc.finish();
+  return { topic: 'herald.user', partition: 0, firstOffset, lastOffset: firstOffset + rows.length - 1, count: rows.length, highWatermark: firstOffset + rows.length, encoded, records: () => [] };
+}
+
+function liveRecorder(connected: string[]) {
+  const delivered: { user: string; id: string; seq: number }[] = [];
+  return {
+    delivered,
+    isConnected: (u: string) => connected.includes(u),
+    deliver: (u: string, e: { seq: number; id: string; json: string }) => {
+      expect(JSON.parse(e.json).id).toBe(e.id);
+      delivered.push({ user: u, id: e.id, seq: e.seq });
+    },
+  };
+}
+
+describe('edge-delivery sink', () => {
+  const writers: InboxWriter[] = [];
+  afterEach(async () => {
+    for (const w of writers.splice(0)) await w.close();
+  });
+
+  for (const kind of ['in-process', 'threaded'] as const) {
+    it(`${kind}: stores and streams new records once, skips replays, returns undecodable ones`, async () => {
+      const file = path.join(tempDir(), 'inbox.db');
+      const inbox = await openSqliteInboxStore({ path: file });
+      const writer = kind === 'threaded' ? createThreadedInboxWriter({ kind: 'sqlite', path: file, synchronous: 'OFF' }) : createInProcessInboxWriter(inbox);
+      writers.push(writer);
+      const live = liveRecorder(['ann']);
+      const sink = new EdgeDeliverySink({ writer, live });
+
+      const bad = await sink.write(batch([['ann', 1], ['bob', 1], ['ann', 2], [null, 3], ['bob', '{not json'], ['bob', '{"id":"x"}']]));
+      expect(bad.map((b) => [b.offset, b.key])).toEqual([[3, null], [4, 'bob'], [5, 'bob']]);
+      expect(live.delivered).toEqual([
+        { user: 'ann', id: note(1).id, seq: 0 },
+        { user: 'ann', id: note(2).id, seq: 2 },
+      ]);
+      // The same records again (a replay after a crash), at new offsets: nothing new.
+      await sink.write(batch([['ann', 1], ['bob', 1], ['ann', 2]], 10));
+      expect(live.delivered).toHaveLength(2);
+      const page = await inbox.list('bob', { limit: 10 });
+      expect(page.notifications.map((n) => n.id)).toEqual([note(1).id]);
+      expect((await inbox.list('ann', { limit: 10 })).notifications).toHaveLength(2);
+      await inbox.close();
+    });
+  }
+
+  it('threaded: concurrent batches are group-committed and each gets its own outcome', async () => {
+    const file = path.join(tempDir(), 'inbox.db');
+    const writer = createThreadedInboxWriter({ kind: 'sqlite', path: file, synchronous: 'OFF' });
+    writers.push(writer);
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, p) => writer.write(batch([[`u${p}`, p], [`u${p}`, p], [null, p], [`u${p}`, 100 + p]]).encoded)),
+    );
+    for (const r of results) expect([...r.outcome]).toEqual([RECORD_STORED, RECORD_REPLAY, RECORD_INVALID, RECORD_STORED]);
+    const again = await writer.write(batch([['u3', 3]]).encoded);
+    expect([...again.outcome]).toEqual([RECORD_REPLAY]);
+  });
+
+  it('threaded: a store that cannot be opened rejects with a store error, and the writer recovers', async () => {
+    const notADir = path.join(tempDir(), 'a-file');
+    fs.writeFileSync(notADir, 'x');
+    const writer = createThreadedInboxWriter({ kind: 'sqlite', path: path.join(notADir, 'inbox.db'), synchronous: 'OFF' });
+    writers.push(writer);
+    await expect(writer.write(batch([['u', 1]]).encoded)).rejects.toMatchObject({ code: expect.stringMatching(/^HERALD_STORE_(FAILED|REJECTED)$/) });
+    await expect(writer.write(batch([['u', 1]]).encoded)).rejects.toMatchObject({ code: expect.stringMatching(/^HERALD_STORE_/) });
+  });
+});
