@@ -19,7 +19,7 @@ import { runTopologyCommand } from './topology-command.ts';
 const HELP = `Usage: herald <command> [--flag value ...]
 
 Commands:
-  start                 run the whole job (fan-out stage + edge) in one process (default)
+  start                 run the whole job (fan-out stage + edge) in one process
   job                   run the job stages only (a member of each job consumer group)
   edge                  run an edge only (HTTP API, SSE streams, edge consumer group)
   topology validate F   check a topology file; prints every error with its line
@@ -31,11 +31,11 @@ ${SETTINGS.map((s) => `  ${s.env.padEnd(26)} ${s.flag.padEnd(22)} ${String(DEFAU
 `;
 
 async function main(argv: string[]): Promise<number> {
-  const [command = 'start', ...rest] = argv;
+  const [command = 'help', ...rest] = argv;
   const io = { stdout: (s: string) => process.stdout.write(s), stderr: (s: string) => process.stderr.write(s) };
   if (command === 'help' || command === '--help' || command === '-h') {
     io.stdout(HELP);
-    return 0;
+    return argv.length === 0 ? 2 : 0;
   }
   if (command === 'topology') return runTopologyCommand(rest, io);
   const roles: Record<string, Role[]> = { start: ['job', 'edge'], job: ['job'], edge: ['edge'] };
@@ -50,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig(process.env, flags);
+  logger.level = config.logLevel;
   const app = await startHerald(config, selected);
   if (app.edge) io.stdout(`Herald ${command} listening on ${app.edge.url} (profile ${config.profile}, data in ${config.dataDir})\n`);
   await new Promise<void>((resolve) => {

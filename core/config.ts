@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HeraldError } from './errors.ts';
+import { LOG_LEVELS } from './logger.ts';
 
 /** Herald's install directory: the default topology file ships there. */
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,6 +40,8 @@ export interface HeraldConfig {
    * several times slower on ordinary disks).
    */
   durability: 'process' | 'machine';
+  /** pino log level. */
+  logLevel: string;
 }
 
 /** One place for defaults, with units. */
@@ -53,6 +56,7 @@ export const DEFAULTS = {
   ssePingMs: 15_000, // ms: 15 s
   workerThreads: 0, // 0 = one per core
   durability: 'process',
+  logLevel: 'info',
 } as const satisfies Record<keyof HeraldConfig, unknown>;
 
 interface SettingSpec {
@@ -103,6 +107,13 @@ export const SETTINGS: readonly SettingSpec[] = [
     flag: '--durability',
     parse: (raw) => (raw === 'process' || raw === 'machine' ? raw : undefined),
     accepts: '"process" (survive kill -9) or "machine" (also survive power loss: fsync)',
+  },
+  {
+    key: 'logLevel',
+    env: 'HERALD_LOG_LEVEL',
+    flag: '--log-level',
+    parse: (raw) => ((LOG_LEVELS as readonly string[]).includes(raw) ? raw : undefined),
+    accepts: LOG_LEVELS.join(', '),
   },
   { key: 'workerThreads', env: 'HERALD_WORKER_THREADS', flag: '--worker-threads', parse: integer(0, 256), accepts: 'an integer from 0 (one per core) to 256' },
 ];

@@ -79,7 +79,8 @@ export async function startEdgeServer(deps: EdgeDeps, host: string, port: number
   const server = http.createServer((req, res) => {
     const started = process.hrtime.bigint();
     let label = 'unmatched';
-    res.on('finish', () => requests.inc({ route: label, status: String(res.statusCode) }));
+    // 'close' also fires for streams the client ends, which never 'finish'.
+    res.on('close', () => requests.inc({ route: label, status: String(res.statusCode) }));
     void (async () => {
       try {
         const url = new URL(req.url ?? '/', 'http://edge');
@@ -99,7 +100,11 @@ export async function startEdgeServer(deps: EdgeDeps, host: string, port: number
   server.requestTimeout = 0; // SSE streams are long-lived
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'EADDRINUSE' ? new Error(`Port ${port} on ${host} is in use; set PORT (or --port) to a free port.`, { cause: err }) : err);
+      if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
+        reject(new HeraldError('HERALD_CONFIG_INVALID', `Port ${port} on ${host} is ${err.code === 'EACCES' ? 'not allowed' : 'in use'}; set PORT (or --port) to a free port.`, { cause: err }));
+      } else if (err.code === 'ENOTFOUND' || err.code === 'EADDRNOTAVAIL' || err.code === 'EAI_AGAIN' || err.code === 'EAI_FAIL') {
+        reject(new HeraldError('HERALD_CONFIG_INVALID', `Cannot listen on HERALD_HOST=${JSON.stringify(host)} (${err.code}); set HERALD_HOST (or --host) to an address of this machine, e.g. 127.0.0.1 or 0.0.0.0.`, { cause: err }));
+      } else reject(err);
     };
     server.once('error', onError);
     server.listen(port, host, () => {

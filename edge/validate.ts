@@ -36,6 +36,21 @@ export function requireId(value: unknown, field: 'topic_id' | 'user_id', where: 
   return value;
 }
 
+/** Deepest nesting of objects and arrays accepted in a message. */
+export const MAX_MESSAGE_DEPTH = 32;
+
+/** True when `value` nests objects/arrays deeper than `max` (iterative: no stack overflow). */
+function depthExceeds(value: object, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /**
  * Checks a message and measures it.
  * @returns the message and its size in bytes (UTF-8 of the string, or of the object's JSON)
@@ -47,6 +62,9 @@ export function requireMessage(value: unknown, maxBytes: number): { message: Mes
     if (value.length === 0) throw new HeraldError('HERALD_EDGE_BODY_INVALID', 'message must not be empty.');
     bytes = Buffer.byteLength(value);
   } else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    if (depthExceeds(value, MAX_MESSAGE_DEPTH)) {
+      throw new HeraldError('HERALD_EDGE_BODY_INVALID', `message nests objects and arrays more than ${MAX_MESSAGE_DEPTH} levels deep; flatten it.`);
+    }
     bytes = Buffer.byteLength(JSON.stringify(value));
   } else {
     throw new HeraldError('HERALD_EDGE_BODY_INVALID', `message must be a string or a JSON object (got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}).`);
@@ -64,9 +82,13 @@ export function requireMessage(value: unknown, maxBytes: number): { message: Mes
  */
 export function parseSince(raw: string): number {
   if (/^\d{1,15}$/.test(raw)) return Number(raw);
-  if (/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw)) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(raw);
+  if (m) {
     const ms = Date.parse(raw);
-    if (!Number.isNaN(ms)) return ms;
+    // Date.parse rolls 2026-02-30 over to March 2: check the calendar date itself.
+    const day = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+    const real = day.getUTCFullYear() === Number(m[1]) && day.getUTCMonth() === Number(m[2]) - 1 && day.getUTCDate() === Number(m[3]);
+    if (!Number.isNaN(ms) && real) return ms;
   }
   throw new HeraldError('HERALD_EDGE_QUERY_INVALID', `since must be an ISO 8601 date-time (e.g. 2026-11-29T15:00:00.000Z) or epoch milliseconds (got ${JSON.stringify(raw).slice(0, 60)}).`);
 }
@@ -94,4 +116,14 @@ export function parseIdempotencyKey(raw: string | string[] | undefined): string 
     throw new HeraldError('HERALD_EDGE_IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key must be 1-255 visible ASCII characters (no spaces).');
   }
   return value;
+}
+
+/**
+ * The single value of query parameter `name`, or null when absent.
+ * @throws HeraldError HERALD_EDGE_QUERY_INVALID when it is given more than once
+ */
+export function queryParam(url: URL, name: string): string | null {
+  const all = url.searchParams.getAll(name);
+  if (all.length > 1) throw new HeraldError('HERALD_EDGE_QUERY_INVALID', `${name} is given ${all.length} times; give it once.`);
+  return all[0] ?? null;
 }

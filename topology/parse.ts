@@ -38,19 +38,34 @@ function childPair(map: YamlNode, key: PathSegment) {
   return map.items.find((pair) => isPair(pair) && isScalar(pair.key) && String(pair.key.value) === String(key));
 }
 
-function stripForbidden(value: unknown, path: PathSegment[], found: PathSegment[][]): void {
-  if (Array.isArray(value)) {
-    value.forEach((item, i) => stripForbidden(item, [...path, i], found));
-  } else if (value !== null && typeof value === 'object') {
-    for (const key of Object.keys(value)) {
-      if (FORBIDDEN_KEYS.has(key)) {
+/**
+ * Removes prototype-changing keys, recording where they were, and reports whether the value
+ * refers to itself (a recursive YAML alias). Iterative: deep or cyclic input cannot overflow.
+ */
+function stripForbidden(root: unknown, found: PathSegment[][]): { cyclic: boolean } {
+  const onPath = new Set<object>();
+  const stack: { value: unknown; path: PathSegment[]; leave?: object }[] = [{ value: root, path: [] }];
+  while (stack.length > 0) {
+    const { value, path, leave } = stack.pop()!;
+    if (leave !== undefined) {
+      onPath.delete(leave);
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (onPath.has(value)) return { cyclic: true };
+    onPath.add(value);
+    stack.push({ value: null, path, leave: value });
+    const entries: [PathSegment, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+    for (const [key, child] of entries) {
+      if (typeof key === 'string' && FORBIDDEN_KEYS.has(key)) {
         found.push([...path, key]);
         delete (value as Record<string, unknown>)[key];
       } else {
-        stripForbidden((value as Record<string, unknown>)[key], [...path, key], found);
+        stack.push({ value: child, path: [...path, key] });
       }
     }
   }
+  return { cyclic: false };
 }
 
 /**
@@ -110,9 +125,20 @@ export function parseTopologyYaml(text: string): ParsedTopologyYaml {
     return { data: undefined, issues, locate, resolve };
   }
 
-  const data: unknown = doc.toJS({ maxAliasCount: 1_000 });
+  const aliasIssue = (message: string): ParsedTopologyYaml => ({
+    data: undefined,
+    issues: [{ rule: 'yaml-alias', path: '', message: `YAML aliases: ${message}`, hint: 'write the values out instead of using anchors (&) and aliases (*)', line: null, column: null }],
+    locate,
+    resolve,
+  });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    return aliasIssue((err as Error).message);
+  }
   const forbidden: PathSegment[][] = [];
-  stripForbidden(data, [], forbidden);
+  if (stripForbidden(data, forbidden).cyclic) return aliasIssue('an alias refers to a node that contains it (a recursive structure)');
   const issues = resolve(
     forbidden.map((path) => ({
       rule: 'forbidden-key',

@@ -5,7 +5,7 @@
 import { HeraldError } from '../../core/errors.ts';
 import type { Router } from '../http/router.ts';
 import { sendJson } from '../http/json.ts';
-import { parseLimit, parseSince, requireId } from '../validate.ts';
+import { parseLimit, parseSince, queryParam, requireId } from '../validate.ts';
 import type { InboxQuery, InboxStore } from '../../stores/types.ts';
 
 /** Page size of GET /notifications: default and max. */
@@ -19,11 +19,11 @@ export function notificationRoutes(router: Router, inbox: InboxStore): void {
     for (const k of url.searchParams.keys()) {
       if (!QUERY_KEYS.has(k)) throw new HeraldError('HERALD_EDGE_QUERY_INVALID', `Unknown query parameter ${JSON.stringify(k)}; accepted: user_id, since, limit, cursor.`);
     }
-    const userId = requireId(url.searchParams.get('user_id'), 'user_id', 'query');
-    const query: InboxQuery = { limit: parseLimit(url.searchParams.get('limit'), NOTIFICATIONS_LIMIT.default, NOTIFICATIONS_LIMIT.max) };
-    const since = url.searchParams.get('since');
+    const userId = requireId(queryParam(url, 'user_id'), 'user_id', 'query');
+    const query: InboxQuery = { limit: parseLimit(queryParam(url, 'limit'), NOTIFICATIONS_LIMIT.default, NOTIFICATIONS_LIMIT.max) };
+    const since = queryParam(url, 'since');
     if (since !== null) query.sinceMs = parseSince(since);
-    const cursor = url.searchParams.get('cursor');
+    const cursor = queryParam(url, 'cursor');
     if (cursor !== null) query.cursor = cursor;
     sendJson(res, 200, await inbox.list(userId, query));
   });

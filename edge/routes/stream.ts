@@ -6,7 +6,7 @@
  */
 import type { Router } from '../http/router.ts';
 import { HeraldError } from '../../core/errors.ts';
-import { requireId } from '../validate.ts';
+import { queryParam, requireId } from '../validate.ts';
 import type { ConnectionRegistry } from '../sse/connection-registry.ts';
 import type { InboxStore } from '../../stores/types.ts';
 
@@ -16,9 +16,9 @@ const BACKLOG_PAGE = 500;
 /** Registers GET /stream. `retryMs` is the reconnect delay suggested to clients. */
 export function streamRoutes(router: Router, registry: ConnectionRegistry, inbox: InboxStore, retryMs = 1000): void {
   router.on('GET', '/stream', async (req, res, url) => {
-    const userId = requireId(url.searchParams.get('user_id'), 'user_id', 'query');
+    const userId = requireId(queryParam(url, 'user_id'), 'user_id', 'query');
     const header = req.headers['last-event-id'];
-    const lastEventId = (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('last_event_id') ?? '';
+    const lastEventId = (Array.isArray(header) ? header[0] : header) ?? queryParam(url, 'last_event_id') ?? '';
     if (lastEventId.length > 128) throw new HeraldError('HERALD_EDGE_QUERY_INVALID', 'Last-Event-ID must be a notification id.');
 
     req.socket.setTimeout(0);

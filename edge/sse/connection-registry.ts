@@ -49,9 +49,11 @@ export class SseConnection {
     this.lastSeq = event.seq;
     eventsSent.inc();
     if (this.res.writableLength > this.#maxBufferedBytes) {
-      // A slow reader: drop the stream with a retry hint; it resumes from Last-Event-ID.
+      // A reader this slow would not read a goodbye either: drop the socket and its buffer now
+      // (memory stays bounded); the client reconnects and resumes from Last-Event-ID.
       overflowClosed.inc();
-      this.close(1000);
+      this.#closed = true;
+      this.res.destroy();
       return false;
     }
     return true;

@@ -43,6 +43,8 @@ describe('config', () => {
     ['HERALD_DATA_DIR', '  '],
     ['HERALD_TOPOLOGY', ''],
     ['HERALD_SSE_PING_MS', '5'],
+    ['HERALD_LOG_LEVEL', 'loud'],
+    ['HERALD_DURABILITY', 'disk'],
   ])('rejects %s=%j naming the setting', (name, value) => {
     const err = configError(() => loadConfig({ [name]: value }));
     expect(err.message).toContain(name);

@@ -1,0 +1,78 @@
+/**
+ * SSE connections and their registry, against a stand-in response object (unit test of one
+ * module): ordering and de-duplication by seq, backlog then live, slow readers dropped.
+ */
+import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConnectionRegistry } from '../../../edge/sse/connection-registry.ts';
+
+class FakeResponse extends EventEmitter {
+  chunks: string[] = [];
+  writableLength = 0;
+  destroyed = false;
+  ended = false;
+  write(chunk: string): boolean {
+    this.chunks.push(chunk);
+    return true;
+  }
+  end(): void {
+    this.ended = true;
+    this.emit('close');
+  }
+  destroy(): void {
+    this.destroyed = true;
+    this.emit('close');
+  }
+  ids(): string[] {
+    return this.chunks.flatMap((c) => [...c.matchAll(/^id: (.+)$/gm)].map((m) => m[1]!));
+  }
+}
+
+const ev = (seq: number) => ({ seq, id: `n${seq}`, json: `{"id":"n${seq}"}` });
+
+describe('SSE connection registry', () => {
+  let registry: ConnectionRegistry;
+  afterEach(() => registry.closeAll());
+
+  it('queues live events during the backlog, then writes the newer ones once, in seq order', () => {
+    registry = new ConnectionRegistry({ pingIntervalMs: 60_000, maxBufferedBytes: 1 << 20 });
+    const res = new FakeResponse();
+    const conn = registry.add('u', res as unknown as ServerResponse);
+    registry.deliver('u', ev(5));
+    registry.deliver('u', ev(3));
+    conn.write(ev(2)); // backlog
+    conn.write(ev(3));
+    conn.goLive();
+    registry.deliver('u', ev(4)); // older than what was written: skipped
+    registry.deliver('u', ev(6));
+    expect(res.ids()).toEqual(['n2', 'n3', 'n5', 'n6']);
+  });
+
+  it('drops a reader whose unsent bytes pass the limit, and forgets it', () => {
+    registry = new ConnectionRegistry({ pingIntervalMs: 60_000, maxBufferedBytes: 100 });
+    const slow = new FakeResponse();
+    const fast = new FakeResponse();
+    registry.add('u', slow as unknown as ServerResponse).goLive();
+    registry.add('u', fast as unknown as ServerResponse).goLive();
+    expect(registry.size).toBe(2);
+    slow.writableLength = 101;
+    registry.deliver('u', ev(1));
+    expect(slow.destroyed).toBe(true);
+    expect(registry.size).toBe(1);
+    registry.deliver('u', ev(2));
+    expect(fast.ids()).toEqual(['n1', 'n2']); // one slow client never holds back the others
+  });
+
+  it('pings every connection and closes all with a retry hint', async () => {
+    registry = new ConnectionRegistry({ pingIntervalMs: 20, maxBufferedBytes: 1 << 20 });
+    const res = new FakeResponse();
+    registry.add('u', res as unknown as ServerResponse).goLive();
+    await new Promise((r) => setTimeout(r, 70));
+    expect(res.chunks.filter((c) => c === ': ping\n\n').length).toBeGreaterThanOrEqual(2);
+    registry.closeAll(2500);
+    expect(res.chunks.at(-1)).toBe('retry: 2500\n\n');
+    expect(res.ended).toBe(true);
+    expect(registry.isConnected('u')).toBe(false);
+  });
+});
