@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   HERALD_EDGE_UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, summary: 'The request body is not application/json.' },
   HERALD_EDGE_CURSOR_INVALID: { status: 400, retriable: false, summary: 'The cursor was not produced by this server or is corrupt.' },
   HERALD_EDGE_IDEMPOTENCY_KEY_INVALID: { status: 400, retriable: false, summary: 'The Idempotency-Key header is empty or longer than 255 characters.' },
+  HERALD_EDGE_IDEMPOTENCY_KEY_REUSED: { status: 422, retriable: false, summary: 'The Idempotency-Key was first used on this topic with a different message.' },
   HERALD_EDGE_UNAVAILABLE: { status: 503, retriable: true, summary: 'The edge is starting or shutting down and cannot serve the request.' },
   HERALD_EDGE_INTERNAL: { status: 500, retriable: true, summary: 'An unexpected error inside the edge; the request may be retried.' },
   HERALD_LOG_APPEND_FAILED: { status: 503, retriable: true, summary: 'Appending to a log topic failed; nothing was accepted.' },

@@ -8,8 +8,10 @@
  * nothing. A retry that finds 'pending' (the first attempt died between claim and append, or is
  * still in flight) appends the record again with the FIRST id; the fan-out stage's Bloom dedup,
  * keyed by (topic_id, idempotency key), drops the second copy. So every answered id is delivered
- * exactly once and no key ever yields two notifications.
+ * exactly once and no key ever yields two notifications. Keys are scoped per topic; a key reused
+ * on the same topic with a different message is refused (422), so no message is dropped silently.
  */
+import { createHash } from 'node:crypto';
 import { HeraldError } from '../core/errors.ts';
 import { isoMs, newNotificationId } from '../core/ids.ts';
 import { counter } from '../core/metrics.ts';
@@ -44,17 +46,26 @@ export class Publisher {
 
   /**
    * Publishes `message` to `topicId`.
-   * @throws HeraldError HERALD_LOG_APPEND_FAILED / HERALD_STORE_FAILED (retriable: nothing accepted)
+   * @throws HeraldError HERALD_LOG_APPEND_FAILED / HERALD_STORE_FAILED (retriable: nothing accepted),
+   *   HERALD_EDGE_IDEMPOTENCY_KEY_REUSED (the key was used for another message on this topic)
    */
   async publish(topicId: string, message: Message, idempotencyKey: string | null): Promise<PublishReceipt> {
     const { id, publishedAtMs } = newNotificationId();
     let receipt: PublishReceipt = { id, topic_id: topicId, published_at: isoMs(publishedAtMs) };
     if (idempotencyKey !== null) {
+      const fingerprint = createHash('sha256').update(JSON.stringify(message)).digest('hex');
       const { record, created } = await this.#deps.idempotency.claim(topicId, idempotencyKey, {
         id,
         published_at: receipt.published_at,
         state: 'pending',
+        fingerprint,
       });
+      if (!created && record.fingerprint !== '' && record.fingerprint !== fingerprint) {
+        throw new HeraldError(
+          'HERALD_EDGE_IDEMPOTENCY_KEY_REUSED',
+          `Idempotency-Key ${JSON.stringify(idempotencyKey)} was first used on topic ${topicId} with a different message (notification ${record.id}); use a new key for a new message.`,
+        );
+      }
       receipt = { id: record.id, topic_id: topicId, published_at: record.published_at };
       if (!created && record.state === 'appended') {
         published.inc({ replay: 'true' });

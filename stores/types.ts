@@ -101,6 +101,11 @@ export interface IdempotencyRecord {
   published_at: string;
   /** 'pending' until the publish record is durably on the publish log, then 'appended'. */
   state: 'pending' | 'appended';
+  /**
+   * Digest of the request the key was first used with (hex), so a key reused for a different
+   * request can be refused. Empty when unknown (claims made before fingerprints existed).
+   */
+  fingerprint: string;
 }
 
 /** Idempotency-Key claims of POST /publish, per (topic_id, key). */

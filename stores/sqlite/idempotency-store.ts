@@ -25,6 +25,11 @@ export const IDEMPOTENCY_MIGRATIONS: readonly Migration[] = [
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX idempotency_by_age ON idempotency_claims (created_at);`,
   },
+  {
+    version: 2,
+    name: 'idempotency: request fingerprint',
+    sql: `ALTER TABLE idempotency_claims ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';`,
+  },
 ];
 
 /** Options of the SQLite idempotency store. */
@@ -39,7 +44,7 @@ type ClaimResult = { record: IdempotencyRecord; created: boolean };
 export class SqliteIdempotencyStore implements IdempotencyStore {
   readonly #db: Database.Database;
   readonly #now: () => number;
-  readonly #insert: Database.Statement<[string, string, string, string, string, number]>;
+  readonly #insert: Database.Statement<[string, string, string, string, string, string, number]>;
   readonly #select: Database.Statement<[string, string], IdempotencyRecord>;
   readonly #markAppended: Database.Statement<[string, string]>;
   readonly #purge: Database.Statement<[number, number]>;
@@ -51,18 +56,18 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     this.#db = db;
     this.#now = opts.now ?? Date.now;
     this.#insert = db.prepare(
-      `INSERT INTO idempotency_claims (topic_id, key, id, published_at, state, created_at) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO idempotency_claims (topic_id, key, id, published_at, state, fingerprint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (topic_id, key) DO NOTHING`,
     );
-    this.#select = db.prepare('SELECT id, published_at, state FROM idempotency_claims WHERE topic_id = ? AND key = ?');
+    this.#select = db.prepare('SELECT id, published_at, state, fingerprint FROM idempotency_claims WHERE topic_id = ? AND key = ?');
     this.#markAppended = db.prepare("UPDATE idempotency_claims SET state = 'appended' WHERE topic_id = ? AND key = ?");
     this.#purge = db.prepare(
       'DELETE FROM idempotency_claims WHERE (topic_id, key) IN (SELECT topic_id, key FROM idempotency_claims WHERE created_at < ? LIMIT ?)',
     );
     // IMMEDIATE: take the write lock first, so the SELECT after a lost INSERT sees the winner's row.
     const claim = db.transaction((topicId: string, key: string, candidate: IdempotencyRecord, atMs: number): ClaimResult => {
-      if (this.#insert.run(topicId, key, candidate.id, candidate.published_at, candidate.state, atMs).changes === 1) {
-        return { record: { id: candidate.id, published_at: candidate.published_at, state: candidate.state }, created: true };
+      if (this.#insert.run(topicId, key, candidate.id, candidate.published_at, candidate.state, candidate.fingerprint, atMs).changes === 1) {
+        return { record: { id: candidate.id, published_at: candidate.published_at, state: candidate.state, fingerprint: candidate.fingerprint }, created: true };
       }
       const record = this.#select.get(topicId, key);
       if (record === undefined) throw new Error(`claim of ${topicId}/${key}: row vanished inside its transaction`);

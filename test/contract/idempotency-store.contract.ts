@@ -11,7 +11,7 @@ import { T0, uuidV7At } from './fixtures.ts';
 export type IdempotencyStoreFactory = () => Promise<{ store: IdempotencyStore; cleanup: () => Promise<void> }>;
 
 function candidate(n: number): IdempotencyRecord {
-  return { id: uuidV7At(T0 + n, n), published_at: new Date(T0 + n).toISOString(), state: 'pending' };
+  return { id: uuidV7At(T0 + n, n), published_at: new Date(T0 + n).toISOString(), state: 'pending', fingerprint: `fp-${n}` };
 }
 
 /** Defines `describe(`IdempotencyStore contract: ${name}`)` with the whole suite. */

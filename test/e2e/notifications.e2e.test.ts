@@ -18,7 +18,7 @@ describe('notification job end to end (embedded profile)', () => {
   let url: string;
   const streams: Record<string, StreamCollector> = {};
   /** Accepted notifications in publish order: id → topic. */
-  const published: { id: string; topic: string; key: string }[] = [];
+  const published: { id: string; topic: string; key: string; message: unknown }[] = [];
 
   beforeAll(async () => {
     ({ app, url } = await startInProcess());
@@ -49,7 +49,8 @@ describe('notification job end to end (embedded profile)', () => {
       const original = isRetry ? published[published.length - 1 - (i % 3)]! : null;
       const topic = original ? original.topic : TOPICS[i % 2]!;
       const key = original ? original.key : `pub-${i}`;
-      const message = original ? { n: 'retry', of: original.key } : i % 4 === 0 ? `plain text ${i}` : { n: i, text: `hello ${i}` };
+      // A retry resends the same request: same topic, same message, same key.
+      const message = original ? original.message : i % 4 === 0 ? `plain text ${i}` : { n: i, text: `hello ${i}` };
       const r = await api(url, 'POST', '/publish', { topic_id: topic, message }, { 'idempotency-key': key });
       expect(r.status).toBe(202);
       expect(r.body.topic_id).toBe(topic);
@@ -59,11 +60,15 @@ describe('notification job end to end (embedded profile)', () => {
         retries++;
         expect(r.body.id).toBe(original.id);
       } else {
-        published.push({ id: r.body.id, topic, key });
+        published.push({ id: r.body.id, topic, key, message });
       }
     }
     expect(retries).toBe(20);
     expect(published).toHaveLength(180);
+    // The same key with a different message is refused, not silently answered with the old id.
+    const reused = await api(url, 'POST', '/publish', { topic_id: published[0]!.topic, message: 'something else' }, { 'idempotency-key': published[0]!.key });
+    expect(reused.status).toBe(422);
+    expect(reused.body.error.code).toBe('HERALD_EDGE_IDEMPOTENCY_KEY_REUSED');
 
     const expectedFor = (user: string) => published.filter((p) => SUBSCRIPTIONS[user]!.includes(p.topic)).map((p) => p.id);
     for (const user of Object.keys(SUBSCRIPTIONS)) {

@@ -110,7 +110,7 @@ describe('sqlite stores: files, migrations, connections', () => {
     await subs.subscribe('t1', 'u1', T0);
     await inbox.append([entry('u1', 7, n)]);
     await dedup.confirm([{ key: 'k1', partition: 2, at: T0 }]);
-    const rec = { id: n.id, published_at: n.published_at, state: 'pending' as const };
+    const rec = { id: n.id, published_at: n.published_at, state: 'pending' as const, fingerprint: '' };
     await idem.claim('t1', 'key', rec);
     await Promise.all([subs.close(), inbox.close(), dedup.close(), idem.close()]);
 
@@ -230,14 +230,14 @@ describe('sqlite stores: files, migrations, connections', () => {
       const other = new Database(paths.idempotency);
       other.exec('BEGIN IMMEDIATE');
       try {
-        const err = await store.claim('t1', 'k', { id: uuidV7At(T0), published_at: new Date(T0).toISOString(), state: 'pending' }).catch((e: unknown) => e);
+        const err = await store.claim('t1', 'k', { id: uuidV7At(T0), published_at: new Date(T0).toISOString(), state: 'pending', fingerprint: '' }).catch((e: unknown) => e);
         expect(err).toMatchObject({ code: 'HERALD_STORE_FAILED', retriable: true });
         expect((err as Error).cause).toMatchObject({ code: 'SQLITE_BUSY' });
       } finally {
         other.exec('ROLLBACK');
         other.close();
       }
-      expect((await store.claim('t1', 'k', { id: uuidV7At(T0), published_at: new Date(T0).toISOString(), state: 'pending' })).created).toBe(true);
+      expect((await store.claim('t1', 'k', { id: uuidV7At(T0), published_at: new Date(T0).toISOString(), state: 'pending', fingerprint: '' })).created).toBe(true);
     });
 
     it('maps SQLite result codes through the table: busy retriable, constraint not', () => {
@@ -259,7 +259,7 @@ describe('sqlite stores: files, migrations, connections', () => {
 
     it('a constraint violation from the driver maps to a non-retriable error', async () => {
       const store = track(await openSqliteIdempotencyStore({ path: paths.idempotency }));
-      const err = await store.claim('t1', 'k', { id: 'x', published_at: 'y', state: 'bogus' as 'pending' }).catch((e: unknown) => e);
+      const err = await store.claim('t1', 'k', { id: 'x', published_at: 'y', state: 'bogus' as 'pending', fingerprint: '' }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'HERALD_STORE_REJECTED', retriable: false });
       expect((err as Error).cause).toMatchObject({ code: expect.stringMatching(/^SQLITE_CONSTRAINT/) });
     });
