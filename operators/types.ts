@@ -54,8 +54,11 @@ export interface ChainRecord {
 /** Side outputs of one batch, filled by operators and sinks, returned to the runtime. */
 export interface BatchCollector {
   deadLetters: DeadLetter[];
-  /** Dedup keys first seen in this batch (the runtime confirms them once outputs are durable). */
-  confirmations: { key: string; partition: number; at: number }[];
+  /**
+   * Dedup keys first seen in this batch, of the batch's partition at its `nowMs` (the runtime
+   * confirms them once outputs are durable).
+   */
+  confirmations: string[];
   /** Output buffers by destination log. */
   outputs: { log: string; records: EncodedRecords }[];
   stats: OperatorTaskStats;

@@ -96,6 +96,7 @@ export async function startOperatorStage(deps: OperatorStageDeps): Promise<Runni
     observeBatch(stage.name, batch);
     const partitionState = state.get(batch.partition) ?? (await deps.createPartitionState(stage, batch.partition));
     state.set(batch.partition, partitionState);
+    const nowMs = Date.now();
     const result = await pool.run({
       stage,
       partition: batch.partition,
@@ -103,7 +104,7 @@ export async function startOperatorStage(deps: OperatorStageDeps): Promise<Runni
       records: batch.encoded.slice(),
       state: partitionState,
       stores: deps.storeSpecs,
-      nowMs: Date.now(),
+      nowMs,
       partitionCounts,
     });
     for (const out of result.outputs) await producer.sendEncoded(out.log, out.records);
@@ -119,7 +120,9 @@ export async function startOperatorStage(deps: OperatorStageDeps): Promise<Runni
       }
       deadLettered.inc(labels, result.deadLetters.length);
     }
-    if (result.confirmations.length > 0) await dedup.confirm(result.confirmations);
+    if (result.confirmations.length > 0) {
+      await dedup.confirm(result.confirmations.map((key) => ({ key, partition: batch.partition, at: nowMs })));
+    }
     const s = result.stats;
     recordsIn.inc(labels, s.recordsIn);
     recordsOut.inc(labels, s.recordsOut);

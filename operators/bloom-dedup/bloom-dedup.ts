@@ -89,8 +89,6 @@ export class BloomDedupOperator implements Operator {
     const confirmed = positives.length > 0 ? await this.#store().confirmed(positives) : null;
     stats.bloomPositives += positives.length;
     const kept: ChainRecord[] = [];
-    const at = context.nowMs;
-    const partition = context.partition;
     for (let i = 0; i < batch.length; i++) {
       const verdict = verdicts[i]!;
       const key = keys[i]!;
@@ -100,7 +98,7 @@ export class BloomDedupOperator implements Operator {
       }
       if (verdict === 1) stats.bloomFalsePositives++;
       kept.push(batch[i]!);
-      confirmations.push({ key, partition, at });
+      confirmations.push(key);
     }
     return kept;
   }

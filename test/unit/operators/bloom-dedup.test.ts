@@ -30,10 +30,7 @@ describe('bloom-dedup', () => {
     const ctx = batchContext(T0, state);
     const out = await op.process(chainRecords([publish('t1', T0, 'a'), publish('t2', T0, 'a')]), ctx);
     expect(out).toHaveLength(2);
-    expect(ctx.collector.confirmations).toEqual([
-      { key: 't1\u0000a', partition: 0, at: T0 },
-      { key: 't2\u0000a', partition: 0, at: T0 },
-    ]);
+    expect(ctx.collector.confirmations).toEqual(['t1\u0000a', 't2\u0000a']);
     expect(dedup.entries.size).toBe(0);
     expect(dedup.lookups).toHaveLength(0); // no positives → no store round trip
   });
@@ -42,7 +39,7 @@ describe('bloom-dedup', () => {
     const { dedup, op, state } = setup();
     const first = batchContext(T0, state);
     await op.process(chainRecords([publish('t1', T0, 'a'), publish('t1', T0, 'b')]), first);
-    await dedup.confirm(first.collector.confirmations);
+    await dedup.confirm(first.collector.confirmations.map((key) => ({ key, partition: 0, at: T0 })));
     const ctx = batchContext(T0 + 1, state);
     const out = await op.process(chainRecords([publish('t1', T0, 'a'), publish('t1', T0, 'c'), publish('t1', T0, 'b')]), ctx);
     expect(out.map((r) => r.value.idempotency_key)).toEqual(['c']);
@@ -71,7 +68,7 @@ describe('bloom-dedup', () => {
     const out = await op.process(chainRecords([publish('t1', T0, 'a'), publish('t1', T0, 'b'), publish('t1', T0 + 5, 'a'), publish('t1', T0, 'a')]), ctx);
     expect(out.map((r) => r.value.idempotency_key)).toEqual(['a', 'b']);
     expect(ctx.collector.stats.duplicates).toBe(2);
-    expect(ctx.collector.confirmations.map((c) => c.key)).toEqual(['t1\u0000a', 't1\u0000b']);
+    expect(ctx.collector.confirmations).toEqual(['t1\u0000a', 't1\u0000b']);
     expect(dedup.lookups).toHaveLength(0);
   });
 
