@@ -8,6 +8,9 @@ import { openSqliteInboxStore } from '../../stores/sqlite/index.ts';
 import type { InboxStore } from '../../stores/types.ts';
 import { writeUserRecordBatches, type InboxWriteResult, type InboxWriterTask } from './inbox-writer.ts';
 
+/** Page cache of the inbox writer's connection, KiB (64 MiB). */
+const INBOX_WRITER_CACHE_KIB = 65_536;
+
 let store: Promise<InboxStore> | null = null;
 let storePath = '';
 
@@ -15,7 +18,8 @@ let storePath = '';
 export default async function writeInboxBatches(task: InboxWriterTask): Promise<InboxWriteResult[]> {
   if (store === null || storePath !== task.spec.path) {
     storePath = task.spec.path;
-    store = openSqliteInboxStore({ path: task.spec.path, synchronous: task.spec.synchronous });
+    // The one writer of the inbox gets a large page cache: its B-trees grow with every user.
+    store = openSqliteInboxStore({ path: task.spec.path, synchronous: task.spec.synchronous, cacheKiB: INBOX_WRITER_CACHE_KIB });
   }
   try {
     return await writeUserRecordBatches(await store, task.batches);

@@ -22,12 +22,14 @@ export interface SqliteStoreOptions {
    * `FULL`: every commit is fsynced. Herald picks it from HERALD_DURABILITY.
    */
   synchronous?: 'OFF' | 'NORMAL' | 'FULL';
+  /** SQLite page cache of this connection, KiB (default {@link SQLITE_DEFAULTS.cacheKiB}). */
+  cacheKiB?: number;
 }
 
 /** Defaults, one place. */
 export const SQLITE_DEFAULTS = {
   synchronous: 'NORMAL',
-  cacheKiB: 65_536, // KiB: page cache per connection (64 MiB)
+  cacheKiB: 8_192, // KiB: page cache per connection (8 MiB); the inbox writer asks for more
   walAutocheckpointPages: 20_000, // pages (4 KiB): checkpoint the WAL when it reaches ~80 MiB
   busyTimeoutMs: 5_000, // ms: wait this long for a competing writer before HERALD_STORE_FAILED
   lookupChunkSize: 500, // ids per IN (...) statement in batch lookups (SQLite allows 32,766 params)
