@@ -4,7 +4,8 @@
  * Sources:
  *  - synthetic (default): U users, T topics whose subscriber counts follow Zipf(s) (rank r gets
  *    a share ∝ 1/r^s) with a mean fan-out F per publish; N publishes as fast as the edge takes
- *    them (throughput phase), then publishes at half that rate for D seconds (latency phase);
+ *    them (throughput phase), then publishes at half that rate for D seconds (latency phase;
+ *    `--rate R` skips the throughput phase and runs the latency phase at R publishes/s);
  *    M users hold open SSE streams.
  *  - replay (`--replay FILE`): a real event stream, one JSON object a line
  *    `{"ts","topic_id","actor_id","kind","size_bytes"}` in ts order. Each event is published to its
@@ -36,6 +37,7 @@ const { values: opts } = parseArgs({
     streams: { type: 'string', default: '1000' },
     'message-bytes': { type: 'string', default: '1024' },
     'latency-seconds': { type: 'string', default: '10' },
+    rate: { type: 'string' },
     concurrency: { type: 'string', default: '64' },
     replay: { type: 'string' },
     speed: { type: 'string', default: '1000' },
@@ -168,10 +170,10 @@ async function synthetic(base: string): Promise<Record<string, unknown>> {
   await pool(streams, 100, (i) => listener.open(base, `user-${i}`));
   console.log(`# ${streams} SSE streams open`);
 
-  // Throughput phase.
+  // Throughput phase (skipped with --rate).
   const rss = rssSampler(base);
   const baseline = await scrapeMetric(base, 'herald_inbox_stored_total');
-  const chosen = Array.from({ length: publishes }, () => Math.floor(Math.random() * topics));
+  const chosen = Array.from({ length: opts.rate ? 0 : publishes }, () => Math.floor(Math.random() * topics));
   const expected = chosen.reduce((a, t) => a + fanoutOf[t]!, 0);
   bar = new ProgressBar('throughput', expected);
   const t0 = performance.now();
@@ -185,12 +187,12 @@ async function synthetic(base: string): Promise<Record<string, unknown>> {
   const publishSeconds = (performance.now() - t0) / 1000;
   const { delivered, endedAt } = await progress;
   bar.done();
-  const seconds = (endedAt - t0) / 1000;
+  const seconds = Math.max(1e-3, (endedAt - t0) / 1000);
   const deliveriesPerSecond = delivered / seconds;
   const publishesPerSecond = published / seconds;
 
-  // Latency phase at half the sustained load.
-  const rate = publishesPerSecond / 2;
+  // Latency phase at half the sustained load, or at --rate.
+  const rate = opts.rate ? num('rate') : publishesPerSecond / 2;
   const latencySeconds = num('latency-seconds');
   const count = Math.max(1, Math.round(rate * latencySeconds));
   listener.recordLatency = true;
@@ -212,8 +214,8 @@ async function synthetic(base: string): Promise<Record<string, unknown>> {
 
   console.log('# results');
   const targets = [
-    target('deliveries/s (inbox + SSE), throughput phase', deliveriesPerSecond, 50_000, 'deliveries/s'),
-    target('publish→SSE p99 at half load', percentile(lat, 99), 50, 'ms', false),
+    ...(opts.rate ? [] : [target('deliveries/s (inbox + SSE), throughput phase', deliveriesPerSecond, 50_000, 'deliveries/s')]),
+    target(opts.rate ? `publish→SSE p99 at ${rate} publishes/s` : 'publish→SSE p99 at half load', percentile(lat, 99), 50, 'ms', false),
   ];
   console.log(`  publishes/s accepted: ${Math.round(published / publishSeconds)}; deliveries ${delivered}/${expected} in ${seconds.toFixed(1)} s`);
   console.log(`  latency phase: ${count} publishes at ${rate.toFixed(0)}/s; SSE events ${lat.length}; p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms; peak server RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
