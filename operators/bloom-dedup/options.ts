@@ -4,7 +4,7 @@
  * operator apply the same rules; parseBloomDedupOptions re-applies them when an operator is built
  * directly (tests, benchmarks) so a bad value never reaches a hot path.
  */
-import { HeraldError } from '../../core/errors.ts';
+import { parseOperatorOptions } from '../parse-options.ts';
 import { bloomDedupOptions, type BloomDedupOptions } from '../../topology/builtin-types.ts';
 
 export { bloomDedupOptions, type BloomDedupOptions };
@@ -14,10 +14,5 @@ export { bloomDedupOptions, type BloomDedupOptions };
  * @throws HeraldError HERALD_TOPOLOGY_INVALID naming the bad option path(s) in `details`
  */
 export function parseBloomDedupOptions(raw: unknown): BloomDedupOptions {
-  const result = bloomDedupOptions.safeParse(raw ?? {});
-  if (!result.success) {
-    const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-    throw new HeraldError('HERALD_TOPOLOGY_INVALID', `bloom-dedup options: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`, { details: issues });
-  }
-  return result.data;
+  return parseOperatorOptions('bloom-dedup', bloomDedupOptions, raw);
 }

@@ -4,7 +4,7 @@
  * operator apply the same rules; parseSubscriptionJoinOptions re-applies them when an operator is built
  * directly (tests, benchmarks) so a bad value never reaches a hot path.
  */
-import { HeraldError } from '../../core/errors.ts';
+import { parseOperatorOptions } from '../parse-options.ts';
 import { subscriptionJoinOptions, type SubscriptionJoinOptions } from '../../topology/builtin-types.ts';
 
 export { subscriptionJoinOptions, type SubscriptionJoinOptions };
@@ -14,10 +14,5 @@ export { subscriptionJoinOptions, type SubscriptionJoinOptions };
  * @throws HeraldError HERALD_TOPOLOGY_INVALID naming the bad option path(s) in `details`
  */
 export function parseSubscriptionJoinOptions(raw: unknown): SubscriptionJoinOptions {
-  const result = subscriptionJoinOptions.safeParse(raw ?? {});
-  if (!result.success) {
-    const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-    throw new HeraldError('HERALD_TOPOLOGY_INVALID', `subscription-join options: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`, { details: issues });
-  }
-  return result.data;
+  return parseOperatorOptions('subscription-join', subscriptionJoinOptions, raw);
 }

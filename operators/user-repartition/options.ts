@@ -4,7 +4,7 @@
  * operator apply the same rules; parseUserRepartitionOptions re-applies them when an operator is built
  * directly (tests, benchmarks) so a bad value never reaches a hot path.
  */
-import { HeraldError } from '../../core/errors.ts';
+import { parseOperatorOptions } from '../parse-options.ts';
 import { userRepartitionOptions, type UserRepartitionOptions } from '../../topology/builtin-types.ts';
 
 export { userRepartitionOptions, type UserRepartitionOptions };
@@ -14,10 +14,5 @@ export { userRepartitionOptions, type UserRepartitionOptions };
  * @throws HeraldError HERALD_TOPOLOGY_INVALID naming the bad option path(s) in `details`
  */
 export function parseUserRepartitionOptions(raw: unknown): UserRepartitionOptions {
-  const result = userRepartitionOptions.safeParse(raw ?? {});
-  if (!result.success) {
-    const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-    throw new HeraldError('HERALD_TOPOLOGY_INVALID', `user-repartition options: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`, { details: issues });
-  }
-  return result.data;
+  return parseOperatorOptions('user-repartition', userRepartitionOptions, raw);
 }
