@@ -217,7 +217,7 @@ async function synthetic(base: string): Promise<Record<string, unknown>> {
     ...(opts.rate ? [] : [target('deliveries/s (inbox + SSE), throughput phase', deliveriesPerSecond, 50_000, 'deliveries/s')]),
     target(opts.rate ? `publish→SSE p99 at ${rate} publishes/s` : 'publish→SSE p99 at half load', percentile(lat, 99), 50, 'ms', false),
   ];
-  console.log(`  publishes/s accepted: ${Math.round(published / publishSeconds)}; deliveries ${delivered}/${expected} in ${seconds.toFixed(1)} s`);
+  if (!opts.rate) console.log(`  publishes/s accepted: ${Math.round(published / publishSeconds)}; deliveries ${delivered}/${expected} in ${seconds.toFixed(1)} s`);
   console.log(`  latency phase: ${count} publishes at ${rate.toFixed(0)}/s; SSE events ${lat.length}; p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms; peak server RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
   return {
     source: 'synthetic',
