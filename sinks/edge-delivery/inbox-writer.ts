@@ -7,7 +7,7 @@
  */
 import { Piscina } from 'piscina';
 import { HeraldError } from '../../core/errors.ts';
-import type { EncodedRecords } from '../../log/record-codec.ts';
+import { countRecords, type EncodedRecords } from '../../log/record-codec.ts';
 import type { InboxStore } from '../../stores/types.ts';
 import { decodeUserRecords, type UndecodableRecord } from './decode-user-records.ts';
 
@@ -78,16 +78,30 @@ export interface InboxWriterTask {
 
 interface PendingWrite {
   records: EncodedRecords;
+  count: number;
+  /** When it was handed in, ms (performance clock). */
+  since: number;
   resolve: (result: InboxWriteResult) => void;
   reject: (err: unknown) => void;
 }
 
+/** Records one group commit aims at: small enough that no batch waits long behind a big one. */
+export const INBOX_GROUP_RECORDS = 1_000;
+/** A batch waiting longer than this goes first, whatever its size (no starvation), ms. */
+export const INBOX_MAX_WAIT_MS = 100;
+
 /**
  * A writer whose store lives on one dedicated worker thread. Writes are serialised there and
  * group-committed: the batches handed in while a task runs go together in the next task, as one
- * transaction (fewer commits and thread hops under load, no added wait when idle).
+ * transaction (fewer commits and thread hops under load, no added wait when idle). A group takes
+ * the smallest waiting batches first, up to about {@link INBOX_GROUP_RECORDS} records, so the
+ * deliveries of a small fan-out never queue behind one to thousands of users; a batch that has
+ * waited {@link INBOX_MAX_WAIT_MS} goes first. Order across batches is free: the consumer hands
+ * one batch per partition at a time.
  */
-export function createThreadedInboxWriter(spec: InboxWriterStoreSpec): InboxWriter {
+export function createThreadedInboxWriter(spec: InboxWriterStoreSpec, options: { groupRecords?: number; maxWaitMs?: number } = {}): InboxWriter {
+  const groupRecords = options.groupRecords ?? INBOX_GROUP_RECORDS;
+  const maxWaitMs = options.maxWaitMs ?? INBOX_MAX_WAIT_MS;
   const pool = new Piscina({
     filename: new URL('./inbox-writer-worker.ts', import.meta.url).href,
     minThreads: 1,
@@ -100,8 +114,18 @@ export function createThreadedInboxWriter(spec: InboxWriterStoreSpec): InboxWrit
   const flush = async (): Promise<void> => {
     if (running || pending.length === 0) return;
     running = true;
-    const group = pending;
-    pending = [];
+    const now = performance.now();
+    // Overdue batches first (oldest first), then the smallest.
+    pending.sort((a, b) => {
+      const overdueA = now - a.since > maxWaitMs;
+      const overdueB = now - b.since > maxWaitMs;
+      if (overdueA !== overdueB) return overdueA ? -1 : 1;
+      return overdueA ? a.since - b.since : a.count - b.count;
+    });
+    let take = 0;
+    for (let records = 0; take < pending.length && (take === 0 || records + pending[take]!.count <= groupRecords); take++) records += pending[take]!.count;
+    const group = pending.slice(0, take);
+    pending = pending.slice(take);
     const batches = group.map((w) => w.records);
     try {
       const results = (await pool.run({ spec, batches } satisfies InboxWriterTask, {
@@ -123,7 +147,7 @@ export function createThreadedInboxWriter(spec: InboxWriterStoreSpec): InboxWrit
     write(records) {
       const own = records.byteOffset === 0 && records.byteLength === records.buffer.byteLength && records.buffer instanceof ArrayBuffer ? records : records.slice();
       return new Promise<InboxWriteResult>((resolve, reject) => {
-        pending.push({ records: own, resolve, reject });
+        pending.push({ records: own, count: countRecords(own), since: performance.now(), resolve, reject });
         void flush();
       });
     },

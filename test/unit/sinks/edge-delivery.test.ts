@@ -78,6 +78,31 @@ describe('edge-delivery sink', () => {
     expect([...again.outcome]).toEqual([RECORD_REPLAY]);
   });
 
+  it('threaded: small batches are not held behind a big one waiting with them; waiting too long wins', async () => {
+    const file = path.join(tempDir(), 'inbox.db');
+    const writer = createThreadedInboxWriter({ kind: 'sqlite', path: file, synchronous: 'OFF' }, { maxWaitMs: 60_000 });
+    writers.push(writer);
+    await writer.write(batch([['warm-up', 1]]).encoded); // opens the store in the thread
+    const big = (tag: string) => batch(Array.from({ length: 1500 }, (_, i): [string, number] => [`${tag}-${i}`, 1])).encoded;
+    const order: string[] = [];
+    const track = (name: string, p: Promise<unknown>) => p.then(() => order.push(name));
+    const first = track('bigA', writer.write(big('a'))); // starts at once, alone
+    const rest = [track('bigB', writer.write(big('b'))), ...Array.from({ length: 5 }, (_, i) => track(`small${i}`, writer.write(batch([[`s${i}`, 2]]).encoded)))];
+    await Promise.all([first, ...rest]);
+    expect(order[0]).toBe('bigA');
+    expect(order.indexOf('bigB')).toBe(order.length - 1);
+
+    // With no patience at all, the batch that came first goes first.
+    const fifo = createThreadedInboxWriter({ kind: 'sqlite', path: path.join(tempDir(), 'inbox.db'), synchronous: 'OFF' }, { maxWaitMs: 0 });
+    writers.push(fifo);
+    await fifo.write(batch([['warm-up', 1]]).encoded);
+    order.length = 0;
+    const a = track('bigA', fifo.write(big('a')));
+    await new Promise((r) => setTimeout(r, 1));
+    await Promise.all([a, track('bigB', fifo.write(big('b'))), track('small', fifo.write(batch([['s', 2]]).encoded))]);
+    expect(order).toEqual(['bigA', 'bigB', 'small']);
+  });
+
   it('threaded: a store that cannot be opened rejects with a store error, and the writer recovers', async () => {
     const notADir = path.join(tempDir(), 'a-file');
     fs.writeFileSync(notADir, 'x');
