@@ -10,6 +10,7 @@ import { ConnectionRegistry } from '../edge/sse/connection-registry.ts';
 import { startEdgeServer, type EdgeServer } from '../edge/server.ts';
 import { createOperatorPool } from '../operators/runtime/operator-pool.ts';
 import { createPartitionState } from '../operators/runtime/partition-state.ts';
+import { parseBloomDedupOptions } from '../operators/bloom-dedup/options.ts';
 import { loadTopology } from '../topology/index.ts';
 import type { CompiledTopology } from '../topology/types.ts';
 import { openEmbeddedProfile, type Profile } from './profiles/embedded.ts';
@@ -97,9 +98,14 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
   }
 
   const purge = async () => {
-    const before = Date.now() - retentionMs;
+    const now = Date.now();
+    const before = now - retentionMs;
     try {
-      const [inbox, dedup, idem] = await Promise.all([profile.inbox.purge(before), profile.dedup.purge(before), profile.idempotency.purge(before)]);
+      const [inbox, dedup, idem] = await Promise.all([
+        profile.inbox.purge(before),
+        profile.dedup.purge(dedupPurgeBefore(topology, now, before)),
+        profile.idempotency.purge(before),
+      ]);
       logger.info({ inbox, dedup, idempotency: idem }, 'retention purge');
     } catch (err) {
       logger.error({ err }, 'retention purge failed; will retry');
@@ -134,6 +140,23 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
       return closing;
     },
   };
+}
+
+/**
+ * Confirmations older than every Bloom window are never read again (a key missing from the filter
+ * is new without a store lookup, and restores read only one horizon back): keep twice the
+ * longest horizon, never more than retention.
+ */
+function dedupPurgeBefore(topology: CompiledTopology, nowMs: number, retentionBefore: number): number {
+  let before = nowMs;
+  for (const stage of topology.stages) {
+    for (const op of stage.operators) {
+      if (op.type !== 'bloom-dedup') continue;
+      const o = parseBloomDedupOptions(op.options);
+      before = Math.min(before, nowMs - 2 * o.windows * o.window_ms);
+    }
+  }
+  return Math.max(before, retentionBefore);
 }
 
 /** The log topic the edge appends publishes to: the source log of the first job stage. */
