@@ -38,6 +38,21 @@ export interface EdgeDeliveryDeps {
   live: LiveDelivery;
 }
 
+const ID_PREFIX = '{"id":"';
+
+/**
+ * The notification id of a user-log value. The fan-out writes `id` first (a UUID, no escapes),
+ * so it is read without parsing; anything else is parsed.
+ */
+export function notificationIdOf(json: string): string {
+  if (json.startsWith(ID_PREFIX)) {
+    const end = json.indexOf('"', ID_PREFIX.length);
+    const id = end > ID_PREFIX.length ? json.slice(ID_PREFIX.length, end) : '';
+    if (id !== '' && !id.includes('\\')) return id;
+  }
+  return (JSON.parse(json) as { id: string }).id;
+}
+
 /** Stores a batch of user-log records in the inbox and streams the new ones live. */
 export class EdgeDeliverySink {
   readonly #deps: EdgeDeliveryDeps;
@@ -64,8 +79,7 @@ export class EdgeDeliverySink {
       const userId = cursor.keyString()!;
       if (!this.#deps.live.isConnected(userId)) continue;
       const json = cursor.valueString();
-      // The id is the first field of the Notification JSON the fan-out encodes; parse to be safe.
-      const id = (JSON.parse(json) as { id: string }).id;
+      const id = notificationIdOf(json);
       this.#deps.live.deliver(userId, { seq: cursor.offset, id, json });
       liveLatency.observe(Math.max(0, Date.now() - uuidV7Timestamp(id)) / 1000);
     }

@@ -112,3 +112,12 @@ describe('edge-delivery sink', () => {
     await expect(writer.write(batch([['u', 1]]).encoded)).rejects.toMatchObject({ code: expect.stringMatching(/^HERALD_STORE_/) });
   });
 });
+
+describe('notificationIdOf', () => {
+  it('reads the leading id without parsing, and parses anything else', async () => {
+    const { notificationIdOf } = await import('../../../sinks/edge-delivery/index.ts');
+    expect(notificationIdOf(JSON.stringify(note(7)))).toBe(note(7).id);
+    expect(notificationIdOf('{"topic_id":"t","id":"abc","message":"x","published_at":"z"}')).toBe('abc');
+    expect(notificationIdOf('{"id":"a\\"b","topic_id":"t"}')).toBe('a"b');
+  });
+});
