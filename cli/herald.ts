@@ -10,7 +10,7 @@
  * Settings: env vars or --flags (see `herald --help`); invalid settings stop start-up with a
  * message naming the setting.
  */
-import { isHeraldError } from '../core/errors.ts';
+import { HeraldError, isHeraldError } from '../core/errors.ts';
 import { SETTINGS, loadConfig, parseFlags, DEFAULTS } from '../core/config.ts';
 import { logger } from '../core/logger.ts';
 import { startHerald, type Role } from '../jobs/app.ts';
@@ -20,8 +20,8 @@ const HELP = `Usage: herald <command> [--flag value ...]
 
 Commands:
   start                 run the whole job (fan-out stage + edge) in one process
-  job                   run the job stages only (a member of each job consumer group)
-  edge                  run an edge only (HTTP API, SSE streams, edge consumer group)
+  job                   run the job stages only (kafka profile: a member of each job group)
+  edge                  run an edge only (kafka profile: HTTP API, SSE, edge consumer group)
   topology validate F   check a topology file; prints every error with its line
   topology explain F    print stages, log topics, partitions, operators, consumer groups
   help                  this text
@@ -51,6 +51,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig(process.env, flags);
   logger.level = config.logLevel;
+  if (config.profile === 'embedded' && command !== 'start') {
+    // The embedded log lives in one process's data directory: a job without its edge (or the
+    // reverse) would accept publishes nobody fans out, or fan out to nobody.
+    throw new HeraldError(
+      'HERALD_CONFIG_INVALID',
+      `"herald ${command}" runs one role of the job and needs a log shared between processes (the kafka profile, coming next). On HERALD_PROFILE=embedded run "herald start".`,
+    );
+  }
   const app = await startHerald(config, selected);
   if (app.edge) io.stdout(`Herald ${command} listening on ${app.edge.url} (profile ${config.profile}, data in ${config.dataDir})\n`);
   await new Promise<void>((resolve) => {
