@@ -21,6 +21,19 @@ import type { IdempotencyStore } from '../stores/types.ts';
 
 const published = counter('herald_publish_total', 'Publishes accepted (202), by whether they were idempotent replays.', ['replay']);
 
+/**
+ * JSON with object keys sorted, so the same message with its keys in another order has the same
+ * fingerprint. Messages nest at most 32 levels (edge/validate.ts), so recursion is bounded.
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
 /** The 202 answer of POST /publish. */
 export interface PublishReceipt {
   id: string;
@@ -53,7 +66,7 @@ export class Publisher {
     const { id, publishedAtMs } = newNotificationId();
     let receipt: PublishReceipt = { id, topic_id: topicId, published_at: isoMs(publishedAtMs) };
     if (idempotencyKey !== null) {
-      const fingerprint = createHash('sha256').update(JSON.stringify(message)).digest('hex');
+      const fingerprint = createHash('sha256').update(canonicalJson(message)).digest('hex');
       const { record, created } = await this.#deps.idempotency.claim(topicId, idempotencyKey, {
         id,
         published_at: receipt.published_at,

@@ -39,7 +39,13 @@ export function streamRoutes(router: Router, registry: ConnectionRegistry, inbox
       for (;;) {
         const { entries } = await inbox.readAfter(userId, lastEventId, BACKLOG_PAGE, afterSeq);
         for (const e of entries) {
-          if (!conn.write({ seq: e.seq, id: e.notification.id, json: JSON.stringify(e.notification) })) return;
+          if (!conn.writeBacklog({ seq: e.seq, id: e.notification.id, json: JSON.stringify(e.notification) })) return;
+          // A long backlog goes at the client's pace: wait for the socket instead of buffering it.
+          if (conn.needsDrain) await new Promise<void>((resolve) => {
+            const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
+            res.on('drain', done);
+            res.on('close', done);
+          });
         }
         if (entries.length < BACKLOG_PAGE) break;
         afterSeq = entries[entries.length - 1]!.seq;

@@ -11,6 +11,9 @@ const connectionsGauge = gauge('herald_sse_connections', 'Open SSE streams on th
 const eventsSent = counter('herald_sse_events_sent_total', 'Notification events written to SSE streams.');
 const overflowClosed = counter('herald_sse_overflow_closed_total', 'SSE streams closed because the client read too slowly.');
 
+/** Live events held for one stream while its backlog is written, at most. */
+export const MAX_PENDING_EVENTS = 10_000;
+
 /** One event ready to write: the user's delivery position and the frame text. */
 export interface LiveEvent {
   /** Delivery position (user log offset); events are written in increasing seq order. */
@@ -41,13 +44,27 @@ export class SseConnection {
     return this.#closed || this.res.destroyed;
   }
 
-  /** Writes one event now (backlog) and advances lastSeq. Returns false when the stream closed. */
-  write(event: LiveEvent): boolean {
+  /**
+   * Writes one backlog event (the caller waits for 'drain' when {@link needsDrain}) and advances
+   * lastSeq. Returns false when the stream closed.
+   */
+  writeBacklog(event: LiveEvent): boolean {
     if (this.closed) return false;
     if (event.seq <= this.lastSeq) return true;
     this.res.write(notificationFrame(event.id, event.json));
     this.lastSeq = event.seq;
     eventsSent.inc();
+    return true;
+  }
+
+  /** True when the socket's buffer is full and the backlog writer should wait for 'drain'. */
+  get needsDrain(): boolean {
+    return this.res.writableNeedDrain;
+  }
+
+  /** Writes one live event and advances lastSeq. Returns false when the stream closed. */
+  write(event: LiveEvent): boolean {
+    if (!this.writeBacklog(event)) return false;
     if (this.res.writableLength > this.#maxBufferedBytes) {
       // A reader this slow would not read a goodbye either: drop the socket and its buffer now
       // (memory stays bounded); the client reconnects and resumes from Last-Event-ID.
@@ -59,10 +76,21 @@ export class SseConnection {
     return true;
   }
 
-  /** Delivers a live event: written now when live, queued while the backlog is written. */
+  /**
+   * Delivers a live event: written now when live, queued while the backlog is written (a queue
+   * past {@link MAX_PENDING_EVENTS} drops the stream; the client resumes by Last-Event-ID).
+   */
   deliver(event: LiveEvent): void {
-    if (this.#pending) this.#pending.push(event);
-    else this.write(event);
+    if (this.#pending === null) {
+      this.write(event);
+    } else if (this.#pending.length < MAX_PENDING_EVENTS) {
+      this.#pending.push(event);
+    } else {
+      overflowClosed.inc();
+      this.#closed = true;
+      this.#pending = [];
+      this.res.destroy();
+    }
   }
 
   /** Ends the backlog phase: writes queued live events newer than the backlog, then goes live. */

@@ -107,12 +107,13 @@ export async function startOperatorStage(deps: OperatorStageDeps): Promise<Runni
       nowMs,
       partitionCounts,
     });
+    if (result.deadLetters.length > 0 && stage.errorPolicy === 'fail') {
+      // Before any append: a batch that will be handed again must not leave outputs behind.
+      const first = result.deadLetters[0]!;
+      throw new Error(`stage ${stage.name} (error_policy fail): record at offset ${first.offset} failed: ${first.code} ${first.message}`);
+    }
     for (const out of result.outputs) await producer.sendEncoded(out.log, out.records);
     if (result.deadLetters.length > 0) {
-      if (stage.errorPolicy === 'fail') {
-        const first = result.deadLetters[0]!;
-        throw new Error(`stage ${stage.name} (error_policy fail): record at offset ${first.offset} failed: ${first.code} ${first.message}`);
-      }
       if (stage.errorPolicy === 'dead-letter' && stage.deadLetterLog) {
         await writeDeadLetters(producer, stage.deadLetterLog, { stage: stage.name, log: stage.source.log, partition: batch.partition }, result.deadLetters);
       } else {

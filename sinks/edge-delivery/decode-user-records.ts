@@ -35,6 +35,8 @@ function toNotification(value: unknown): Notification {
   if (typeof n.message !== 'string' && (typeof n.message !== 'object' || n.message === null || Array.isArray(n.message))) {
     throw new Error('the notification message must be a string or a JSON object');
   }
+  if (n.id === '' || n.topic_id === '') throw new Error('the notification id and topic_id must not be empty');
+  if (!Number.isFinite(Date.parse(n.published_at))) throw new Error(`published_at is not a date: ${JSON.stringify(n.published_at).slice(0, 40)}`);
   return n as Notification;
 }
 

@@ -21,9 +21,12 @@ export default async function writeInboxBatches(task: InboxWriterTask): Promise<
     // The one writer of the inbox gets a large page cache: its B-trees grow with every user.
     store = openSqliteInboxStore({ path: task.spec.path, synchronous: task.spec.synchronous, cacheKiB: INBOX_WRITER_CACHE_KIB });
   }
+  const opening = store;
   try {
-    return await writeUserRecordBatches(await store, task.batches);
+    return await writeUserRecordBatches(await opening, task.batches);
   } catch (err) {
+    // A store that failed to open is opened again by the next task, not cached as failed.
+    if (store === opening && !(await opening.then(() => true, () => false))) store = null;
     throw new Error((err as Error).message, { cause: { code: isHeraldError(err) ? err.code : 'HERALD_STORE_FAILED' } });
   }
 }

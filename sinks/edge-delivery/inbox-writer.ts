@@ -27,7 +27,7 @@ export interface InboxWriteResult {
 export interface InboxWriter {
   /**
    * Stores every decodable record of the batch (idempotent per user and notification id).
-   * The buffer may be transferred to another thread: do not use it afterwards.
+   * The buffer is not modified or transferred.
    * @throws HeraldError HERALD_STORE_FAILED / HERALD_STORE_REJECTED from the store
    */
   write(records: EncodedRecords): Promise<InboxWriteResult>;
@@ -126,17 +126,23 @@ export function createThreadedInboxWriter(spec: InboxWriterStoreSpec, options: {
     for (let records = 0; take < pending.length && (take === 0 || records + pending[take]!.count <= groupRecords); take++) records += pending[take]!.count;
     const group = pending.slice(0, take);
     pending = pending.slice(take);
-    const batches = group.map((w) => w.records);
-    try {
-      const results = (await pool.run({ spec, batches } satisfies InboxWriterTask, {
-        transferList: batches.map((b) => b.buffer as ArrayBuffer),
-      })) as InboxWriteResult[];
-      group.forEach((w, i) => w.resolve(results[i]!));
-    } catch (err) {
+    const run = async (members: PendingWrite[]): Promise<InboxWriteResult[]> => {
+      // Copies go to the thread: a failed group is retried batch by batch from the originals.
+      const batches = members.map((w) => w.records.slice());
+      return (await pool.run({ spec, batches } satisfies InboxWriterTask, { transferList: batches.map((b) => b.buffer as ArrayBuffer) })) as InboxWriteResult[];
+    };
+    const failure = (err: unknown): HeraldError => {
       const cause = (err as { cause?: { code?: unknown } }).cause;
       const code = cause?.code === 'HERALD_STORE_REJECTED' ? 'HERALD_STORE_REJECTED' : 'HERALD_STORE_FAILED';
-      const failure = new HeraldError(code, `inbox write failed: ${(err as Error).message}`, { cause: err });
-      for (const w of group) w.reject(failure);
+      return new HeraldError(code, `inbox write failed: ${(err as Error).message}`, { cause: err });
+    };
+    try {
+      const results = await run(group);
+      group.forEach((w, i) => w.resolve(results[i]!));
+    } catch (err) {
+      if (group.length === 1) group[0]!.reject(failure(err));
+      // One bad batch must not fail the others of its group: write each on its own.
+      else for (const w of group) await run([w]).then((r) => w.resolve(r[0]!), (e: unknown) => w.reject(failure(e)));
     } finally {
       running = false;
       void flush();
@@ -145,9 +151,8 @@ export function createThreadedInboxWriter(spec: InboxWriterStoreSpec, options: {
 
   return {
     write(records) {
-      const own = records.byteOffset === 0 && records.byteLength === records.buffer.byteLength && records.buffer instanceof ArrayBuffer ? records : records.slice();
       return new Promise<InboxWriteResult>((resolve, reject) => {
-        pending.push({ records: own, count: countRecords(own), since: performance.now(), resolve, reject });
+        pending.push({ records, count: countRecords(records), since: performance.now(), resolve, reject });
         void flush();
       });
     },

@@ -68,8 +68,7 @@ export class EdgeDeliverySink {
    *   the batch is handed again)
    */
   async write(batch: FetchedBatch): Promise<UndecodableRecord[]> {
-    // The writer may take its buffer to another thread; live delivery reads the original.
-    const result = await this.#deps.writer.write(batch.encoded.slice());
+    const result = await this.#deps.writer.write(batch.encoded);
     const { outcome } = result;
     const cursor = new RecordCursor(batch.encoded);
     let n = 0;

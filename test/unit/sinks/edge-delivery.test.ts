@@ -50,8 +50,10 @@ describe('edge-delivery sink', () => {
       const live = liveRecorder(['ann']);
       const sink = new EdgeDeliverySink({ writer, live });
 
-      const bad = await sink.write(batch([['ann', 1], ['bob', 1], ['ann', 2], [null, 3], ['bob', '{not json'], ['bob', '{"id":"x"}']]));
-      expect(bad.map((b) => [b.offset, b.key])).toEqual([[3, null], [4, 'bob'], [5, 'bob']]);
+      const notADate = JSON.stringify({ ...note(4), published_at: 'not-a-date' });
+      const bad = await sink.write(batch([['ann', 1], ['bob', 1], ['ann', 2], [null, 3], ['bob', '{not json'], ['bob', '{"id":"x"}'], ['bob', notADate]]));
+      expect(bad.map((b) => [b.offset, b.key])).toEqual([[3, null], [4, 'bob'], [5, 'bob'], [6, 'bob']]);
+      expect(bad[3]!.message).toContain('published_at');
       expect(live.delivered).toEqual([
         { user: 'ann', id: note(1).id, seq: 0 },
         { user: 'ann', id: note(2).id, seq: 2 },
