@@ -44,7 +44,8 @@ const PURGE_INTERVAL_MS = 3_600_000; // ms: hourly
 export async function startHerald(config: HeraldConfig, roles: readonly Role[] = ['job', 'edge'], logger: Logger = rootLogger): Promise<HeraldApp> {
   const topology = await loadTopology(config.topologyFile);
   const retentionMs = config.retentionDays * DAY_MS;
-  const profile = await openEmbeddedProfile(config.dataDir, retentionMs, config.durability);
+  const userLog = topology.stages.find((s) => s.role === 'edge')?.source.log;
+  const profile = await openEmbeddedProfile(config.dataDir, retentionMs, config.durability, userLog);
   // Log topics keep what the topology says; HERALD_RETENTION_DAYS is the retention of the stores.
   await profile.transport.ensureTopics(topology.logs.map((l) => ({ name: l.name, partitions: l.partitions, retentionMs: l.retentionMs })));
   let healthy = false;
@@ -83,9 +84,11 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
           await startOperatorStage({ stage, transport: profile.transport, producer, pool: pool!, dedup: profile.dedup, storeSpecs: profile.storeSpecs, logger, createPartitionState: (s, p) => createPartitionState(s, p, profile.dedup) }),
         );
       } else {
-        const writer = profile.createInboxWriter();
-        closers.push(() => writer.close());
-        stages.push(await startEdgeStage({ stage, transport: profile.transport, producer, writer, live: registry, logger }));
+        const writers = profile.createInboxWriters();
+        closers.push(async () => {
+          for (const w of writers) await w.close();
+        });
+        stages.push(await startEdgeStage({ stage, transport: profile.transport, producer, writers, live: registry, logger }));
       }
     }
   } catch (err) {

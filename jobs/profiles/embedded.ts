@@ -5,6 +5,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { lockDataDir } from './data-dir-lock.ts';
+import { partitionFor } from '../../log/murmur2.ts';
+import { createShardedInbox } from '../../stores/sharded-inbox.ts';
+
+/**
+ * SQLite files (and writer threads) the inbox is split into, by user. Part of the data layout:
+ * the file names carry it, so a data directory is never read with another count.
+ */
+export const INBOX_SHARDS = 2;
 import { createEmbeddedTransport } from '../../log/embedded/index.ts';
 import type { LogTransport } from '../../log/types.ts';
 import type { StoreSpecs } from '../../operators/task.ts';
@@ -26,8 +34,11 @@ export interface Profile {
   idempotency: IdempotencyStore;
   /** How worker threads open the stores the operators read. */
   storeSpecs: StoreSpecs;
-  /** A writer of user-log batches into the inbox (the edge stage's sink); close it before the profile. */
-  createInboxWriter(): InboxWriter;
+  /**
+   * Writers of user-log batches into the inbox (the edge stage's sink), one per inbox shard: the
+   * batch of user-log partition p goes to writer p % length. Close them before the profile.
+   */
+  createInboxWriters(): InboxWriter[];
   close(): Promise<void>;
 }
 
@@ -36,10 +47,16 @@ export interface Profile {
  * @param retentionMs retention of log segments, ms
  * @param durability `process`: no fsync (survives kill -9); `machine`: fsync log appends and
  *   SQLite commits (survives power loss)
+ * @param userLog the user log topic: a user's inbox shard follows its partition there
  * @throws HeraldError HERALD_LOG_DIR_LOCKED when another running process holds `dataDir`, or the
  *   log/store errors of opening them
  */
-export async function openEmbeddedProfile(dataDir: string, retentionMs: number, durability: 'process' | 'machine' = 'process'): Promise<Profile> {
+export async function openEmbeddedProfile(
+  dataDir: string,
+  retentionMs: number,
+  durability: 'process' | 'machine' = 'process',
+  userLog = 'herald.user',
+): Promise<Profile> {
   const lock = lockDataDir(dataDir);
   try {
     const storesDir = path.join(dataDir, 'stores');
@@ -48,7 +65,11 @@ export async function openEmbeddedProfile(dataDir: string, retentionMs: number, 
     const synchronous = durability === 'machine' ? 'FULL' : 'OFF';
     const transport = createEmbeddedTransport({ dataDir, retentionMs, fsync: durability === 'machine' ? 'batch' : 'never' });
     const subscriptions = await openSqliteSubscriptionStore({ path: file('subscriptions.db'), synchronous });
-    const inbox = await openSqliteInboxStore({ path: file('inbox.db'), synchronous });
+    // The inbox is split by user into INBOX_SHARDS SQLite files, each with its own writer thread.
+    const inboxFile = (shard: number) => file(`inbox-${shard}-of-${INBOX_SHARDS}.db`);
+    const shards = await Promise.all(Array.from({ length: INBOX_SHARDS }, (_, s) => openSqliteInboxStore({ path: inboxFile(s), synchronous })));
+    // The partition count is read when first needed: the topic is created after the profile opens.
+    const inbox = createShardedInbox(shards, (userId) => partitionFor(userId, transport.partitionCount(userLog)) % INBOX_SHARDS);
     const dedup = await openSqliteDedupStore({ path: file('dedup.db'), synchronous });
     const idempotency = await openSqliteIdempotencyStore({ path: file('idempotency.db'), synchronous });
     return {
@@ -57,7 +78,7 @@ export async function openEmbeddedProfile(dataDir: string, retentionMs: number, 
       inbox,
       dedup,
       idempotency,
-      createInboxWriter: () => createThreadedInboxWriter({ kind: 'sqlite', path: file('inbox.db'), synchronous }),
+      createInboxWriters: () => Array.from({ length: INBOX_SHARDS }, (_, s) => createThreadedInboxWriter({ kind: 'sqlite', path: inboxFile(s), synchronous })),
       storeSpecs: {
         subscriptions: { kind: 'sqlite', path: file('subscriptions.db') },
         dedup: { kind: 'sqlite', path: file('dedup.db') },

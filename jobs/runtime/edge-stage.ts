@@ -19,8 +19,8 @@ export interface EdgeStageDeps {
   stage: CompiledStage;
   transport: LogTransport;
   producer: LogProducer;
-  /** Stores user-log batches in the inbox (on a dedicated thread for SQLite). */
-  writer: InboxWriter;
+  /** Store user-log batches in the inbox: partition p's batches go to writers[p % length]. */
+  writers: InboxWriter[];
   live: LiveDelivery;
   logger: Logger;
 }
@@ -29,7 +29,7 @@ export interface EdgeStageDeps {
 export async function startEdgeStage(deps: EdgeStageDeps): Promise<RunningStage> {
   const { stage, transport, producer, logger } = deps;
   const log = logger.child({ stage: stage.name });
-  const sink = new EdgeDeliverySink({ writer: deps.writer, live: deps.live });
+  const sink = new EdgeDeliverySink({ writers: deps.writers, live: deps.live });
   const consumer: LogConsumer = transport.createConsumer({
     groupId: stage.consumerGroup,
     topics: [stage.source.log],

@@ -34,7 +34,11 @@ export interface LiveDelivery {
 
 /** Dependencies of {@link EdgeDeliverySink}. */
 export interface EdgeDeliveryDeps {
-  writer: InboxWriter;
+  /**
+   * Inbox writers; the batch of user-log partition p goes to writers[p % length] (one writer per
+   * inbox shard, users sharded by their user-log partition).
+   */
+  writers: InboxWriter[];
   live: LiveDelivery;
 }
 
@@ -68,7 +72,8 @@ export class EdgeDeliverySink {
    *   the batch is handed again)
    */
   async write(batch: FetchedBatch): Promise<UndecodableRecord[]> {
-    const result = await this.#deps.writer.write(batch.encoded);
+    const writers = this.#deps.writers;
+    const result = await writers[batch.partition % writers.length]!.write(batch.encoded);
     const { outcome } = result;
     const cursor = new RecordCursor(batch.encoded);
     let n = 0;

@@ -48,7 +48,7 @@ describe('edge-delivery sink', () => {
       const writer = kind === 'threaded' ? createThreadedInboxWriter({ kind: 'sqlite', path: file, synchronous: 'OFF' }) : createInProcessInboxWriter(inbox);
       writers.push(writer);
       const live = liveRecorder(['ann']);
-      const sink = new EdgeDeliverySink({ writer, live });
+      const sink = new EdgeDeliverySink({ writers: [writer], live });
 
       const notADate = JSON.stringify({ ...note(4), published_at: 'not-a-date' });
       const bad = await sink.write(batch([['ann', 1], ['bob', 1], ['ann', 2], [null, 3], ['bob', '{not json'], ['bob', '{"id":"x"}'], ['bob', notADate]]));
