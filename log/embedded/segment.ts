@@ -16,14 +16,23 @@ export function segmentFileName(baseOffset: number): string {
 /** Matches segment file names; group 1 is the base offset. */
 export const SEGMENT_FILE_RE = /^(\d{20})\.log$/;
 
-/** A segment file, open for reading and writing. */
+/**
+ * Segment files kept open at once, process-wide. A week of a busy partition is thousands of
+ * segments, and the process has a file-descriptor limit (20,000 on these machines): segments
+ * not used lately are closed and reopened on their next read or write (least recently used).
+ */
+export const MAX_OPEN_SEGMENTS = 512;
+
+/** Open segments, least recently used first (Map keeps insertion order). */
+const openSegments = new Map<Segment, true>();
+
+/** A segment file; its descriptor is opened on demand (read/write) and may be closed when idle. */
 export class Segment {
   /** Offset of the first entry. */
   readonly baseOffset: number;
   /** Absolute file path. */
   readonly path: string;
-  /** Open file descriptor (read/write). */
-  readonly fd: number;
+  #fd: number | null;
   /** Bytes of valid entries; the next append goes here. */
   size = 0;
   /** Number of entries. */
@@ -36,7 +45,36 @@ export class Segment {
   constructor(path: string, baseOffset: number, fd: number) {
     this.path = path;
     this.baseOffset = baseOffset;
-    this.fd = fd;
+    this.#fd = fd;
+    Segment.#touch(this);
+  }
+
+  /** Marks `seg` most recently used and closes the least recently used beyond the limit. */
+  static #touch(seg: Segment): void {
+    openSegments.delete(seg);
+    openSegments.set(seg, true);
+    while (openSegments.size > MAX_OPEN_SEGMENTS) {
+      const oldest = openSegments.keys().next().value as Segment;
+      oldest.#release();
+    }
+  }
+
+  #release(): void {
+    openSegments.delete(this);
+    if (this.#fd === null) return;
+    try {
+      closeSync(this.#fd);
+    } catch {
+      // already closed
+    }
+    this.#fd = null;
+  }
+
+  /** The open file descriptor (read/write), reopened when it was closed for being idle. */
+  get fd(): number {
+    if (this.#fd === null) this.#fd = openSync(this.path, 'r+');
+    Segment.#touch(this);
+    return this.#fd;
   }
 
   /**
@@ -81,8 +119,9 @@ export class Segment {
    * @throws the fs error (nothing is rolled back here)
    */
   write(buf: Uint8Array, position: number): void {
+    const fd = this.fd;
     let done = 0;
-    while (done < buf.length) done += writeSync(this.fd, buf, done, buf.length - done, position + done);
+    while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done, position + done);
   }
 
   /**
@@ -92,9 +131,10 @@ export class Segment {
    */
   read(position: number, length: number): Uint8Array {
     const buf = Buffer.allocUnsafeSlow(length);
+    const fd = this.fd;
     let done = 0;
     while (done < length) {
-      const n = readSync(this.fd, buf, done, length - done, position + done);
+      const n = readSync(fd, buf, done, length - done, position + done);
       if (n === 0) throw new Error(`short read of ${this.path} at byte ${position + done}`);
       done += n;
     }
@@ -108,12 +148,8 @@ export class Segment {
     this.size = size;
   }
 
-  /** Closes the file descriptor (idempotent errors ignored). */
+  /** Closes the file descriptor (idempotent; a later read or write reopens it). */
   close(): void {
-    try {
-      closeSync(this.fd);
-    } catch {
-      // already closed
-    }
+    this.#release();
   }
 }
