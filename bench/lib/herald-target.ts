@@ -39,7 +39,7 @@ export async function heraldTarget(url: string | undefined, env: Record<string, 
   if (url) return { url, child: null, stop: async () => {} };
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-'));
-  const child = spawn(process.execPath, [path.join(ROOT, 'cli/herald.ts'), 'start'], {
+  const child = spawn(process.execPath, ['--max-semi-space-size=64', path.join(ROOT, 'cli/herald.ts'), 'start'], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HERALD_DATA_DIR: dataDir, HERALD_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -52,7 +52,7 @@ export async function freePort(): Promise<number> {
 
 /** Spawns `node cli/herald.ts start` and waits for GET /healthz. */
 export async function spawnHerald(dataDir: string, port: number, env: Record<string, string> = {}): Promise<HeraldChild> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'cli/herald.ts'), 'start'], {
+  const child = spawn(process.execPath, ['--max-semi-space-size=64', path.join(ROOT, 'cli/herald.ts'), 'start'], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HERALD_DATA_DIR: dataDir, HERALD_LOG_LEVEL: 'warn', HERALD_WORKER_THREADS: '2', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
