@@ -14,9 +14,9 @@ export function isValidId(value: unknown): value is string {
   return typeof value === 'string' && ID_PATTERN.test(value);
 }
 
-const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
-/** True when `value` is a lowercase UUIDv7 string. */
+/** True when `value` is a UUIDv7 string (hex digits in either case). */
 export function isUuidV7(value: string): boolean {
   return UUID_V7.test(value);
 }

@@ -21,7 +21,7 @@ import { SQLITE_DEFAULTS, type SqliteStoreOptions } from './options.ts';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { purgeInChunks } from './purge-in-chunks.ts';
 import { runOn } from './sqlite-errors.ts';
-import { uuidV7Ms } from './uuid-time.ts';
+import { uuidV7Timestamp } from '../../core/ids.ts';
 
 /** Schema history of inbox.db. */
 export const INBOX_MIGRATIONS: readonly Migration[] = [
@@ -218,14 +218,15 @@ export class SqliteInboxStore implements InboxStore {
     checkLimit(limit, Number.MAX_SAFE_INTEGER);
     return runOn(this.#db, 'inbox.readAfter', () => {
       // Herald's ids are UUIDv7 whose time is published_at: a primary-key lookup. Other ids: a scan of the user's rows.
-      const idMs = uuidV7Ms(lastEventId);
-      const seq = (idMs === null ? undefined : this.#seqOfAt.get(userId, idMs, lastEventId)) ?? this.#seqOf.get(userId, lastEventId);
+      const idMs = uuidV7Timestamp(lastEventId);
+      const seq = (Number.isNaN(idMs) ? undefined : this.#seqOfAt.get(userId, idMs, lastEventId)) ?? this.#seqOf.get(userId, lastEventId);
       const toEntry = (row: Row): InboxEntry => ({ user_id: userId, notification: toNotification(row), seq: row.seq });
       if (seq !== undefined) {
         const from = afterSeq === undefined ? seq : Math.max(seq, afterSeq);
         return { found: true, entries: this.#afterSeq.all(userId, from, limit).map(toEntry) };
       }
-      const fromMs = uuidV7Ms(lastEventId) ?? 0;
+      const ms = uuidV7Timestamp(lastEventId);
+      const fromMs = Number.isNaN(ms) ? 0 : ms;
       const rows = this.#sinceTime.all(userId, afterSeq ?? Number.MIN_SAFE_INTEGER, fromMs, lastEventId, limit);
       return { found: false, entries: rows.map(toEntry) };
     });

@@ -20,7 +20,7 @@ import {
 import { decodeInboxCursor, encodeInboxCursor } from '../../../stores/sqlite/inbox-cursor.ts';
 import { INBOX_MIGRATIONS } from '../../../stores/sqlite/inbox-store.ts';
 import { heraldCodeOfSqlite, toStoreError } from '../../../stores/sqlite/sqlite-errors.ts';
-import { uuidV7Ms } from '../../../stores/sqlite/uuid-time.ts';
+import { uuidV7Timestamp } from '../../../core/ids.ts';
 import { dedupStoreContract } from '../../contract/dedup-store.contract.ts';
 import { T0, entry, notificationAt, uuidV7At } from '../../contract/fixtures.ts';
 import { idempotencyStoreContract } from '../../contract/idempotency-store.contract.ts';
@@ -297,11 +297,12 @@ describe('sqlite stores: files, migrations, connections', () => {
     });
 
     it('reads the millisecond timestamp of a UUIDv7 and nothing else', () => {
-      expect(uuidV7Ms(uuidV7At(T0, 5))).toBe(T0);
-      expect(uuidV7Ms('01890a5d-ac96-774b-bcce-b302099a8057')).toBe(0x01890a5dac96);
-      expect(uuidV7Ms('01890a5d-ac96-474b-bcce-b302099a8057')).toBeNull();
-      expect(uuidV7Ms('garbage')).toBeNull();
-      expect(uuidV7Ms('')).toBeNull();
+      expect(uuidV7Timestamp(uuidV7At(T0, 5))).toBe(T0);
+      expect(uuidV7Timestamp('01890a5d-ac96-774b-bcce-b302099a8057')).toBe(0x01890a5dac96);
+      expect(uuidV7Timestamp('01890A5D-AC96-774B-BCCE-B302099A8057')).toBe(0x01890a5dac96);
+      expect(uuidV7Timestamp('01890a5d-ac96-474b-bcce-b302099a8057')).toBeNaN();
+      expect(uuidV7Timestamp('garbage')).toBeNaN();
+      expect(uuidV7Timestamp('')).toBeNaN();
     });
   });
 });
