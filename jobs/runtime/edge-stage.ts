@@ -8,7 +8,7 @@ import { counter } from '../../core/metrics.ts';
 import type { LogConsumer, LogProducer, LogTransport } from '../../log/types.ts';
 import { EdgeDeliverySink, type InboxWriter, type LiveDelivery } from '../../sinks/edge-delivery/index.ts';
 import type { CompiledStage } from '../../topology/types.ts';
-import { writeDeadLetters } from './dead-letters.ts';
+import { failOnRejected, settleRejected } from './dead-letters.ts';
 import { observeBatch } from './stage-metrics.ts';
 import type { RunningStage } from './operator-stage.ts';
 
@@ -42,12 +42,9 @@ export async function startEdgeStage(deps: EdgeStageDeps): Promise<RunningStage>
     observeBatch(stage.name, batch);
     const bad = await sink.write(batch);
     if (bad.length === 0) return;
-    if (stage.errorPolicy === 'fail') throw new Error(`stage ${stage.name}: undecodable record at offset ${bad[0]!.offset}: ${bad[0]!.message}`);
-    if (stage.deadLetterLog) {
-      const letters = bad.map((b) => ({ ...b, code: 'HERALD_OPERATOR_RECORD_INVALID' }));
-      await writeDeadLetters(producer, stage.deadLetterLog, { stage: stage.name, log: stage.source.log, partition: batch.partition }, letters);
-    }
-    else log.warn({ count: bad.length, first: bad[0] }, 'undecodable user-log records skipped');
+    const letters = bad.map((b) => ({ ...b, code: 'HERALD_OPERATOR_RECORD_INVALID' }));
+    failOnRejected(stage, letters);
+    await settleRejected(producer, stage, batch.partition, letters, log);
   });
   return {
     stage,

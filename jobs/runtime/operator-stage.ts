@@ -18,7 +18,7 @@ import type { LogConsumer, LogProducer, LogTransport, TopicPartition } from '../
 import type { OperatorTask, OperatorTaskResult, StoreSpecs } from '../../operators/task.ts';
 import type { DedupStore } from '../../stores/types.ts';
 import type { CompiledStage } from '../../topology/types.ts';
-import { writeDeadLetters } from './dead-letters.ts';
+import { failOnRejected, settleRejected } from './dead-letters.ts';
 import { observeBatch } from './stage-metrics.ts';
 
 const recordsIn = counter('herald_stage_records_in_total', 'Records read by a stage.', ['stage']);
@@ -26,7 +26,6 @@ const recordsOut = counter('herald_stage_records_out_total', 'Records written by
 const duplicates = counter('herald_dedup_duplicates_total', 'Records dropped as duplicates by the dedup operator.', ['stage']);
 const bloomPositives = counter('herald_dedup_bloom_positives_total', 'Bloom positives checked against the exact store.', ['stage']);
 const falsePositives = counter('herald_dedup_bloom_false_positives_total', 'Bloom positives the exact store did not confirm (kept).', ['stage']);
-const deadLettered = counter('herald_stage_dead_letters_total', 'Records sent to the DLQ.', ['stage']);
 const stateBytes = gauge('herald_operator_state_bytes', 'Shared per-partition operator state held by this member (Bloom windows), bytes.', ['stage', 'operator']);
 const batchSeconds = histogram('herald_stage_batch_duration_seconds', 'Time from handing a batch to the operators to its commit.', ['stage'], [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
@@ -107,20 +106,9 @@ export async function startOperatorStage(deps: OperatorStageDeps): Promise<Runni
       nowMs,
       partitionCounts,
     });
-    if (result.deadLetters.length > 0 && stage.errorPolicy === 'fail') {
-      // Before any append: a batch that will be handed again must not leave outputs behind.
-      const first = result.deadLetters[0]!;
-      throw new Error(`stage ${stage.name} (error_policy fail): record at offset ${first.offset} failed: ${first.code} ${first.message}`);
-    }
+    failOnRejected(stage, result.deadLetters);
     for (const out of result.outputs) await producer.sendEncoded(out.log, out.records);
-    if (result.deadLetters.length > 0) {
-      if (stage.errorPolicy === 'dead-letter' && stage.deadLetterLog) {
-        await writeDeadLetters(producer, stage.deadLetterLog, { stage: stage.name, log: stage.source.log, partition: batch.partition }, result.deadLetters);
-      } else {
-        log.warn({ count: result.deadLetters.length, first: result.deadLetters[0] }, 'records skipped (error_policy continue)');
-      }
-      deadLettered.inc(labels, result.deadLetters.length);
-    }
+    await settleRejected(producer, stage, batch.partition, result.deadLetters, log);
     if (result.confirmations.length > 0) {
       await dedup.confirm(result.confirmations.map((key) => ({ key, partition: batch.partition, at: nowMs })));
     }
