@@ -30,6 +30,7 @@ import { createPartitionState } from '../operators/runtime/partition-state.ts';
 import type { OperatorTask, OperatorTaskResult } from '../operators/task.ts';
 import type { BatchCollector, BatchContext, OperatorStores } from '../operators/types.ts';
 import type { CompiledStage } from '../topology/types.ts';
+import { loadTopology } from '../topology/index.ts';
 import { MemoryDedupStore, MemorySubscriptionStore, type MemorySeed } from '../test/unit/operators/fixtures/memory-stores.ts';
 import { environment, printEnvironment, target, writeResult } from './lib/report.ts';
 
@@ -38,25 +39,18 @@ const USER_LOG = 'herald.user';
 const TOPICS = 2_000;
 const USERS = 100_000;
 const BATCH = 1_000; // records per batch: max_batch_records of the default topology
+const DEFAULT_TOPOLOGY = await loadTopology(fileURLToPath(new URL('../jobs/notifications.topology.yaml', import.meta.url)));
 const MEMORY_STORES = new URL('../test/unit/operators/fixtures/memory-stores.ts', import.meta.url);
 
-/** The fanout stage of jobs/notifications.topology.yaml, as compiled. */
+/** The fanout stage of jobs/notifications.topology.yaml, compiled from the file itself. */
+const FANOUT_STAGE: CompiledStage = (() => {
+  const stage = DEFAULT_TOPOLOGY.stages.find((s) => s.name === 'fanout');
+  if (stage === undefined) throw new Error('jobs/notifications.topology.yaml has no fanout stage');
+  return stage;
+})();
+
 function fanoutStage(): CompiledStage {
-  return {
-    name: 'fanout',
-    consumerGroup: 'herald.fanout',
-    role: 'job',
-    source: { name: 'publishes', log: 'herald.publish', partitions: 12 },
-    operators: [
-      { name: 'subscribers', type: 'subscription-join', options: {} },
-      { name: 'dedup', type: 'bloom-dedup', options: { key: 'idempotency_key', window_ms: 600_000, windows: 6, expected_keys_per_window: 100_000, false_positive_rate: 0.001 } },
-      { name: 'by-user', type: 'user-repartition', options: { key: 'user_id' } },
-    ],
-    sinks: [{ name: 'user-log', type: 'routing', log: USER_LOG, options: {} }],
-    errorPolicy: 'dead-letter',
-    deadLetterLog: 'herald.dlq',
-    maxBatchRecords: BATCH,
-  };
+  return FANOUT_STAGE;
 }
 
 /** Deterministic PRNG (mulberry32) so every run sees the same data. */
