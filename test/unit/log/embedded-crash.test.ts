@@ -6,6 +6,10 @@ import { readAll, removeTempDirs, tempDir } from './helpers.ts';
 
 afterEach(removeTempDirs);
 
+const ACKS_BEFORE_KILL = 20_000;
+const KILL_AFTER_MS = 20_000;
+const MIN_ACKS = 500;
+
 const child = fileURLToPath(new URL('./fixtures/append-loop.ts', import.meta.url));
 
 describe('embedded log: kill -9', () => {
@@ -15,7 +19,12 @@ describe('embedded log: kill -9', () => {
     const acked = new Map<string, string>(); // "partition/offset" → value tag
     let buffered = '';
     const exited = new Promise<NodeJS.Signals | null>((resolve) => proc.on('exit', (_code, signal) => resolve(signal)));
+    // Kill after ACKS_BEFORE_KILL acks or KILL_AFTER_MS, whichever comes first: slow CI disks must
+    // not turn this into a timeout, and the kill must land while appends are in flight either way.
+    let timer: NodeJS.Timeout | undefined;
+    try {
     await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => (acked.size >= MIN_ACKS ? resolve() : reject(new Error(`only ${acked.size} acks after ${KILL_AFTER_MS} ms`))), KILL_AFTER_MS);
       proc.on('error', reject);
       proc.stdout!.on('data', (chunk: Buffer) => {
         buffered += chunk.toString('utf8');
@@ -25,11 +34,14 @@ describe('embedded log: kill -9', () => {
           const m = /^ack (\d+) (\d+) (v\d+)$/.exec(line);
           if (m) acked.set(`${m[1]}/${m[2]}`, m[3]!);
         }
-        if (acked.size >= 20_000) resolve();
+        if (acked.size >= ACKS_BEFORE_KILL) resolve();
       });
       proc.on('exit', () => reject(new Error(`child exited early after ${acked.size} acks`)));
     });
-    proc.kill('SIGKILL');
+    } finally {
+      clearTimeout(timer);
+      proc.kill('SIGKILL');
+    }
     expect(await exited).toBe('SIGKILL');
 
     const log = createEmbeddedTransport({ dataDir, segmentBytes: 64 * 1024 }); // throws if corrupt
