@@ -81,14 +81,14 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
       if (!roles.includes(stage.role)) continue;
       if (stage.role === 'job') {
         stages.push(
-          await startOperatorStage({ stage, transport: profile.transport, producer, pool: pool!, dedup: profile.dedup, storeSpecs: profile.storeSpecs, logger, createPartitionState: (s, p) => createPartitionState(s, p, profile.dedup) }),
+          await startOperatorStage({ stage, transport: profile.transport, pool: pool!, dedup: profile.dedup, storeSpecs: profile.storeSpecs, logger, createPartitionState: (s, p) => createPartitionState(s, p, profile.dedup) }),
         );
       } else {
         const writers = profile.createInboxWriters();
         closers.push(async () => {
           for (const w of writers) await w.close();
         });
-        stages.push(await startEdgeStage({ stage, transport: profile.transport, producer, writers, live: registry, logger }));
+        stages.push(await startEdgeStage({ stage, transport: profile.transport, writers, live: registry, logger }));
       }
     }
   } catch (err) {

@@ -15,6 +15,8 @@ export interface LogTopicSpec {
   partitions: number;
   /** Time-based retention of records, ms. Default: the transport's (7 days). */
   retentionMs?: number;
+  /** Keep only the newest record per key, besides retention (changelog topics). Default false. */
+  compact?: boolean;
 }
 
 /** One record to append. `partition` overrides the murmur2(key) choice when set. */
@@ -93,6 +95,33 @@ export interface ConsumerOptions {
   onAssigned?: (partitions: TopicPartition[]) => Promise<void> | void;
   /** Called before partitions are taken away (rebalance, close); in-flight batches have finished. */
   onRevoked?: (partitions: TopicPartition[]) => Promise<void> | void;
+  /**
+   * Consume-process-produce exactly once: the handler's {@link BatchOutput} appends and the
+   * batch's offsets commit in one transaction (Kafka). The embedded log ignores it (its stages
+   * are at-least-once with idempotent sinks). Default false.
+   */
+  exactlyOnce?: boolean;
+}
+
+/**
+ * Where a batch handler writes what the batch produced. With an exactly-once consumer (Kafka,
+ * `exactlyOnce: true`) the appends and the batch's source offsets commit in one Kafka transaction
+ * (KIP-98, KIP-447): either all become visible to read_committed readers or none do. Otherwise
+ * (embedded log, or an at-least-once consumer) appends are written at once, and the offsets are
+ * committed after the handler resolved.
+ */
+export interface BatchOutput {
+  /** Appends records to `topic` as part of this batch. Resolves when accepted (not yet visible). */
+  append(topic: string, records: ProduceRecord[]): Promise<void>;
+  /** Same as `append` for records already in the record-codec framing. */
+  appendEncoded(topic: string, records: EncodedRecords): Promise<void>;
+  /**
+   * Runs `fn` once the batch's appends are durable and before its offsets are committed
+   * (at-least-once) or right after its transaction committed (exactly-once). Local state derived
+   * from the batch (e.g. the dedup confirm store) is written here, so an aborted batch never
+   * leaves it behind. A rejection makes the batch be handed again.
+   */
+  onCommitted(fn: () => Promise<void> | void): void;
 }
 
 /**
@@ -102,7 +131,7 @@ export interface ConsumerOptions {
  * that batch, pauses the partition and hands the same records again after a backoff
  * (at-least-once).
  */
-export type BatchHandler = (batch: FetchedBatch) => Promise<void>;
+export type BatchHandler = (batch: FetchedBatch, output: BatchOutput) => Promise<void>;
 
 /** A member of a consumer group. */
 export interface LogConsumer {
@@ -138,6 +167,13 @@ export interface LogTransport {
   partitionCount(topic: string): number;
   createProducer(): LogProducer;
   createConsumer(options: ConsumerOptions): LogConsumer;
+  /**
+   * Reads one partition without a consumer group, from its earliest retained record up to its end
+   * at the time of the call (Kafka: read_committed, up to the last stable offset), handing batches
+   * in offset order. Restores state stores from changelog topics. Resolves with the records read.
+   * @throws HeraldError HERALD_LOG_TOPIC_UNKNOWN, HERALD_LOG_BROKER_UNAVAILABLE
+   */
+  readToEnd(topic: string, partition: number, onBatch: (batch: FetchedBatch) => Promise<void> | void): Promise<number>;
   /** Closes every producer and consumer made by this transport. */
   close(): Promise<void>;
 }

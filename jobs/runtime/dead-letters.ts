@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../../core/logger.ts';
 import { counter } from '../../core/metrics.ts';
-import type { LogProducer } from '../../log/types.ts';
+import type { BatchOutput } from '../../log/types.ts';
 import type { CompiledStage } from '../../topology/types.ts';
 
 const deadLettered = counter('herald_stage_dead_letters_total', 'Records a stage could not process (written to the DLQ or skipped, per its error policy).', ['stage']);
@@ -21,16 +21,16 @@ export interface DeadLetterInput {
   message: string;
 }
 
-/** Appends `letters` to the DLQ topic `dlqLog`. Resolves when durable. */
+/** Appends `letters` to the DLQ topic `dlqLog` as part of the batch's output. */
 export async function writeDeadLetters(
-  producer: LogProducer,
+  output: Pick<BatchOutput, 'append'>,
   dlqLog: string,
   source: { stage: string; log: string; partition: number },
   letters: readonly DeadLetterInput[],
 ): Promise<void> {
   if (letters.length === 0) return;
   const at = Date.now();
-  await producer.send(
+  await output.append(
     dlqLog,
     letters.map((l) => ({
       key: l.key,
@@ -60,10 +60,10 @@ export function failOnRejected(stage: CompiledStage, letters: readonly DeadLette
 
 /**
  * Applies the `dead-letter` or `continue` policy to rejected records of one source partition
- * (call {@link failOnRejected} first) and counts them. Resolves when DLQ records are durable.
+ * (call {@link failOnRejected} first) and counts them. DLQ records go into the batch's output.
  */
 export async function settleRejected(
-  producer: LogProducer,
+  output: Pick<BatchOutput, 'append'>,
   stage: CompiledStage,
   partition: number,
   letters: readonly DeadLetterInput[],
@@ -71,7 +71,7 @@ export async function settleRejected(
 ): Promise<void> {
   if (letters.length === 0) return;
   if (stage.errorPolicy === 'dead-letter' && stage.deadLetterLog) {
-    await writeDeadLetters(producer, stage.deadLetterLog, { stage: stage.name, log: stage.source.log, partition }, letters);
+    await writeDeadLetters(output, stage.deadLetterLog, { stage: stage.name, log: stage.source.log, partition }, letters);
   } else {
     log.warn({ count: letters.length, first: letters[0] }, `records skipped (error_policy ${stage.errorPolicy})`);
   }

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../../core/logger.ts';
 import { counter } from '../../core/metrics.ts';
-import type { LogConsumer, LogProducer, LogTransport } from '../../log/types.ts';
+import type { LogConsumer, LogTransport } from '../../log/types.ts';
 import { EdgeDeliverySink, type InboxWriter, type LiveDelivery } from '../../sinks/edge-delivery/index.ts';
 import type { CompiledStage } from '../../topology/types.ts';
 import { failOnRejected, settleRejected } from './dead-letters.ts';
@@ -18,7 +18,6 @@ const recordsIn = counter('herald_stage_records_in_total', 'Records read by a st
 export interface EdgeStageDeps {
   stage: CompiledStage;
   transport: LogTransport;
-  producer: LogProducer;
   /** Store user-log batches in the inbox: partition p's batches go to writers[p % length]. */
   writers: InboxWriter[];
   live: LiveDelivery;
@@ -27,7 +26,7 @@ export interface EdgeStageDeps {
 
 /** Joins the edge consumer group and delivers batches until closed. */
 export async function startEdgeStage(deps: EdgeStageDeps): Promise<RunningStage> {
-  const { stage, transport, producer, logger } = deps;
+  const { stage, transport, logger } = deps;
   const log = logger.child({ stage: stage.name });
   const sink = new EdgeDeliverySink({ writers: deps.writers, live: deps.live });
   const consumer: LogConsumer = transport.createConsumer({
@@ -37,14 +36,14 @@ export async function startEdgeStage(deps: EdgeStageDeps): Promise<RunningStage>
     onAssigned: (tps) => log.info({ partitions: tps.map((t) => t.partition) }, 'user partitions assigned'),
     onRevoked: (tps) => log.info({ partitions: tps.map((t) => t.partition) }, 'user partitions revoked'),
   });
-  await consumer.run(async (batch) => {
+  await consumer.run(async (batch, output) => {
     recordsIn.inc({ stage: stage.name }, batch.count);
     observeBatch(stage.name, batch);
     const bad = await sink.write(batch);
     if (bad.length === 0) return;
     const letters = bad.map((b) => ({ ...b, code: 'HERALD_OPERATOR_RECORD_INVALID' }));
     failOnRejected(stage, letters);
-    await settleRejected(producer, stage, batch.partition, letters, log);
+    await settleRejected(output, stage, batch.partition, letters, log);
   });
   return {
     stage,

@@ -5,20 +5,24 @@
  * offsets; the operators run on a worker thread):
  *  1. hand the batch as one transferable buffer to the operator pool (one task, no per-record
  *     messages), with the partition's shared operator state (Bloom windows);
- *  2. append the task's outputs to their log topics, and undecodable records to the DLQ;
- *  3. record the batch's new idempotency keys in the exact dedup store;
- *  4. resolve, so the consumer commits the source offsets.
- * A crash before 3 replays the batch: the outputs may be appended twice, and the edge stage's
- * idempotent inbox drops the copies. A crash after 3 replays nothing visible: the keys are
- * confirmed, so the dedup operator drops the records.
+ *  2. append the task's outputs to their log topics, undecodable records to the DLQ and (kafka
+ *     profile) the new dedup confirmations to the changelog, all through the batch's output;
+ *  3. once those are committed, record the confirmations in the local confirm store;
+ *  4. the consumer commits the source offsets.
+ * Kafka profile (exactly-once): 2 and the offsets are one Kafka transaction, so a crash anywhere
+ * leaves either everything or nothing; 3 follows the commit and is restored from the changelog.
+ * Embedded profile (at-least-once): a crash before 3 replays the batch and the outputs may be
+ * appended twice (the edge stage's idempotent inbox drops the copies); after 3 the replayed
+ * records are confirmed, so the dedup operator drops them.
  */
 import type { Logger } from '../../core/logger.ts';
 import { counter, gauge, histogram } from '../../core/metrics.ts';
-import type { LogConsumer, LogProducer, LogTransport, TopicPartition } from '../../log/types.ts';
+import type { LogConsumer, LogTransport, TopicPartition } from '../../log/types.ts';
 import type { OperatorTask, OperatorTaskResult, StoreSpecs } from '../../operators/task.ts';
 import type { DedupStore } from '../../stores/types.ts';
 import type { CompiledStage } from '../../topology/types.ts';
 import { failOnRejected, settleRejected } from './dead-letters.ts';
+import { encodeConfirmations, restoreConfirmations } from './dedup-changelog.ts';
 import { observeBatch } from './stage-metrics.ts';
 
 const recordsIn = counter('herald_stage_records_in_total', 'Records read by a stage.', ['stage']);
@@ -40,11 +44,16 @@ export interface OperatorRunner {
 export interface OperatorStageDeps {
   stage: CompiledStage;
   transport: LogTransport;
-  producer: LogProducer;
   pool: OperatorRunner;
   dedup: DedupStore;
   storeSpecs: StoreSpecs;
   logger: Logger;
+  /**
+   * The dedup changelog log topic (kafka profile): confirmations are appended to it in the batch's
+   * transaction and restored from it on assignment. Absent on the embedded profile, whose confirm
+   * store is the one durable copy.
+   */
+  changelog?: string;
   /**
    * Builds (and restores) the shared operator state of one source partition, by operator node
    * name. Called on assignment, before any batch of the partition.
@@ -61,7 +70,7 @@ export interface RunningStage {
 
 /** Joins the stage's consumer group and processes batches until closed. */
 export async function startOperatorStage(deps: OperatorStageDeps): Promise<RunningStage> {
-  const { stage, transport, producer, pool, dedup, logger } = deps;
+  const { stage, transport, pool, dedup, logger } = deps;
   const log = logger.child({ stage: stage.name });
   const state = new Map<number, Record<string, SharedArrayBuffer>>();
   const partitionCounts: Record<string, number> = {};
@@ -78,8 +87,15 @@ export async function startOperatorStage(deps: OperatorStageDeps): Promise<Runni
     groupId: stage.consumerGroup,
     topics: [stage.source.log],
     maxBatchRecords: stage.maxBatchRecords,
+    exactlyOnce: true,
     onAssigned: async (tps: TopicPartition[]) => {
-      for (const tp of tps) state.set(tp.partition, await deps.createPartitionState(stage, tp.partition));
+      for (const tp of tps) {
+        if (deps.changelog) {
+          const restored = await restoreConfirmations(transport, deps.changelog, tp.partition, dedup);
+          log.info({ partition: tp.partition, restored, changelog: deps.changelog }, 'dedup confirmations restored');
+        }
+        state.set(tp.partition, await deps.createPartitionState(stage, tp.partition));
+      }
       reportStateBytes();
       log.info({ partitions: tps.map((t) => t.partition) }, 'partitions assigned');
     },
@@ -90,7 +106,7 @@ export async function startOperatorStage(deps: OperatorStageDeps): Promise<Runni
     },
   });
 
-  await consumer.run(async (batch) => {
+  await consumer.run(async (batch, output) => {
     const started = process.hrtime.bigint();
     observeBatch(stage.name, batch);
     const partitionState = state.get(batch.partition) ?? (await deps.createPartitionState(stage, batch.partition));
@@ -107,10 +123,12 @@ export async function startOperatorStage(deps: OperatorStageDeps): Promise<Runni
       partitionCounts,
     });
     failOnRejected(stage, result.deadLetters);
-    for (const out of result.outputs) await producer.sendEncoded(out.log, out.records);
-    await settleRejected(producer, stage, batch.partition, result.deadLetters, log);
+    for (const out of result.outputs) await output.appendEncoded(out.log, out.records);
+    await settleRejected(output, stage, batch.partition, result.deadLetters, log);
     if (result.confirmations.length > 0) {
-      await dedup.confirm(result.confirmations.map((key) => ({ key, partition: batch.partition, at: nowMs })));
+      const confirmations = result.confirmations.map((key) => ({ key, partition: batch.partition, at: nowMs }));
+      if (deps.changelog) await output.append(deps.changelog, encodeConfirmations(confirmations));
+      output.onCommitted(() => dedup.confirm(confirmations));
     }
     const s = result.stats;
     recordsIn.inc(labels, s.recordsIn);

@@ -3,7 +3,7 @@
  */
 import { HeraldError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { BatchHandler, ConsumerOptions, LogConsumer, PartitionLag, TopicPartition } from '../types.ts';
+import type { BatchHandler, ConsumerOptions, LogConsumer, LogProducer, PartitionLag, TopicPartition } from '../types.ts';
 import { tpKey } from './assignment.ts';
 import type { ConsumerGroup, GroupMember } from './consumer-group.ts';
 import { PartitionRunner, type RunnerContext } from './partition-runner.ts';
@@ -18,6 +18,8 @@ export interface ConsumerHost {
   retryBackoffMs: number;
   retryBackoffMaxMs: number;
   log: Logger;
+  /** The producer behind each batch's {@link BatchOutput} appends. */
+  producer(): LogProducer;
   /** Called once the consumer closed. */
   forget(consumer: EmbeddedConsumer): void;
 }
@@ -79,6 +81,7 @@ export class EmbeddedConsumer implements LogConsumer, GroupMember {
       retryBackoffMs: this.#host.retryBackoffMs,
       retryBackoffMaxMs: this.#host.retryBackoffMaxMs,
       commit: (topic, partition, offset) => this.#group.offsets.set(topic, partition, offset),
+      producer: this.#host.producer(),
       log: this.#log,
     };
     await this.#group.join(this);

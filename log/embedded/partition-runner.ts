@@ -5,7 +5,8 @@
  * wakes it in the same turn, no polling).
  */
 import type { Logger } from '../../core/logger.ts';
-import type { BatchHandler } from '../types.ts';
+import { createImmediateOutput } from '../immediate-output.ts';
+import type { BatchHandler, LogProducer } from '../types.ts';
 import { retryDelayMs } from './backoff.ts';
 import { EmbeddedBatch } from './batch.ts';
 import { batchRetries, consumedRecords } from './metrics.ts';
@@ -19,6 +20,8 @@ export interface RunnerContext {
   maxBatchBytes: number;
   retryBackoffMs: number;
   retryBackoffMaxMs: number;
+  /** Appends of the handlers' {@link BatchOutput}s. */
+  producer: LogProducer;
   /** Called after a batch's handler resolved: `offset` = lastOffset + 1. */
   commit(topic: string, partition: number, offset: number): void;
   log: Logger;
@@ -106,7 +109,9 @@ export class PartitionRunner {
         const slice = p.read(this.#position, ctx.maxBatchRecords, ctx.maxBatchBytes);
         if (slice === null) continue;
         batch = new EmbeddedBatch(p.topic, p.partition, slice.firstOffset, slice.count, end, slice.encoded);
-        await ctx.handler(batch);
+        const out = createImmediateOutput(ctx.producer);
+        await ctx.handler(batch, out.output);
+        await out.settle();
       } catch (err) {
         attempt++;
         const delayMs = retryDelayMs(attempt, ctx.retryBackoffMs, ctx.retryBackoffMaxMs);

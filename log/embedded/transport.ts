@@ -12,8 +12,9 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeraldError } from '../../core/errors.ts';
 import { logger, type Logger } from '../../core/logger.ts';
-import type { ConsumerOptions, LogConsumer, LogProducer, LogTopicSpec } from '../types.ts';
+import type { ConsumerOptions, FetchedBatch, LogConsumer, LogProducer, LogTopicSpec } from '../types.ts';
 import { Appender } from './appender.ts';
+import { EmbeddedBatch } from './batch.ts';
 import { EmbeddedConsumer } from './consumer.ts';
 import { ConsumerGroup } from './consumer-group.ts';
 import { segmentsDeleted } from './metrics.ts';
@@ -21,6 +22,9 @@ import { OffsetStore } from './offset-store.ts';
 import { EmbeddedProducer } from './producer.ts';
 import { TopicLog, assertTopicName } from './topic-log.ts';
 import type { EmbeddedLogTransport, ResolvedEmbeddedOptions } from './types.ts';
+
+/** Records per batch handed by readToEnd. */
+const READ_TO_END_BATCH_RECORDS = 1000;
 
 const OFFSETS_DIR = '_offsets';
 
@@ -35,6 +39,8 @@ export class EmbeddedTransport implements EmbeddedLogTransport {
   readonly #consumers = new Set<EmbeddedConsumer>();
   readonly #producers = new Set<EmbeddedProducer>();
   readonly #appender: Appender;
+  /** Appends of consumer batch outputs; created with the first consumer. */
+  #batchProducer: LogProducer | null = null;
   readonly #retentionTimer: NodeJS.Timeout;
   #closing: Promise<void> | null = null;
 
@@ -118,6 +124,24 @@ export class EmbeddedTransport implements EmbeddedLogTransport {
     return this.#topic(topic).meta.partitions;
   }
 
+  /** See {@link LogTransport.readToEnd}. */
+  async readToEnd(topic: string, partition: number, onBatch: (batch: FetchedBatch) => Promise<void> | void): Promise<number> {
+    const p = this.#topic(topic).partitions[partition];
+    if (p === undefined) throw new HeraldError('HERALD_LOG_TOPIC_UNKNOWN', `log topic ${topic} has no partition ${partition}`);
+    const end = p.endOffset;
+    let position = p.logStartOffset;
+    let read = 0;
+    while (position < end) {
+      const slice = p.read(position, READ_TO_END_BATCH_RECORDS, 1024 * 1024);
+      if (slice === null) break;
+      const count = Math.min(slice.count, end - position);
+      await onBatch(new EmbeddedBatch(topic, partition, slice.firstOffset, slice.count, end, slice.encoded));
+      position += slice.count;
+      read += count;
+    }
+    return read;
+  }
+
   /** @see EmbeddedLogTransport.offsets */
   offsets(topic: string, partition: number): { logStartOffset: number; endOffset: number } {
     const p = this.#topic(topic).partitions[partition];
@@ -149,6 +173,7 @@ export class EmbeddedTransport implements EmbeddedLogTransport {
       retryBackoffMs: this.options.retryBackoffMs,
       retryBackoffMaxMs: this.options.retryBackoffMaxMs,
       log: this.#log,
+      producer: () => (this.#batchProducer ??= this.createProducer()),
       forget: (c) => this.#consumers.delete(c),
     });
     this.#consumers.add(consumer);

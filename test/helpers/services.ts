@@ -1,0 +1,20 @@
+/**
+ * Endpoints of the real servers integration tests talk to, from the environment that
+ * `scripts/services.sh env` prints (no Docker on these machines, so no testcontainers here).
+ * A missing endpoint is a failure, never a skip: `npm run test:integration` starts the servers.
+ */
+import { randomUUID } from 'node:crypto';
+
+/** Bootstrap brokers of the test Kafka (HERALD_KAFKA_BROKERS). @throws Error when unset */
+export function kafkaBrokers(): string {
+  const brokers = process.env.HERALD_KAFKA_BROKERS;
+  if (!brokers) {
+    throw new Error('HERALD_KAFKA_BROKERS is not set. Run the integration suite with `npm run test:integration` (it starts Kafka with scripts/services.sh), or `scripts/services.sh up kafka && eval "$(scripts/services.sh env)"` first.');
+  }
+  return brokers;
+}
+
+/** A name no other test run uses (topics and consumer groups live on a shared broker). */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
