@@ -61,11 +61,12 @@ async function main(argv: string[]): Promise<number> {
     // reverse) would accept publishes nobody fans out, or fan out to nobody.
     throw new HeraldError(
       'HERALD_CONFIG_INVALID',
-      `"herald ${command}" runs one role of the job and needs a log shared between processes (the kafka profile, coming next). On HERALD_PROFILE=embedded run "herald start".`,
+      `"herald ${command}" runs one role of the job and needs a log shared between processes: set HERALD_PROFILE=kafka and HERALD_KAFKA_BROKERS, or run "herald start" on the embedded profile.`,
     );
   }
   const app = await startHerald(config, selected);
   if (app.edge) io.stdout(`Herald ${command} listening on ${app.edge.url} (profile ${config.profile}, data in ${config.dataDir})\n`);
+  else if (app.ops) io.stdout(`Herald ${command} running; /healthz and /metrics on ${app.ops.url} (profile ${config.profile}, data in ${config.dataDir})\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ signal }, 'stopping');

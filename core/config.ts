@@ -19,8 +19,24 @@ export interface HeraldConfig {
   port: number;
   /** Address the HTTP server binds to. */
   host: string;
-  /** Which implementations back the log and the stores. */
-  profile: 'embedded';
+  /**
+   * Which implementations back the log and the stores. `embedded`: one process, on-disk log,
+   * SQLite. `kafka`: Apache Kafka (HERALD_KAFKA_BROKERS); job and edge roles scale out as separate
+   * processes.
+   */
+  profile: 'embedded' | 'kafka';
+  /** Kafka bootstrap brokers, `host:port[,host:port]` (kafka profile). */
+  kafkaBrokers: string;
+  /**
+   * Directory of the SQLite stores every process of one kafka-profile deployment shares on this
+   * machine (subscriptions, idempotency keys, inbox, edge ownership); default `<dataDir>/shared`.
+   */
+  sharedStoreDir: string;
+  /**
+   * URL other edges redirect a user's stream to when this edge owns the user's partition
+   * (kafka profile); default `http://<host>:<port>` as bound.
+   */
+  advertisedUrl: string;
   /** Absolute directory for the embedded log and SQLite stores. */
   dataDir: string;
   /** Absolute path of the topology file. */
@@ -49,6 +65,9 @@ export const DEFAULTS = {
   port: 8080,
   host: '127.0.0.1',
   profile: 'embedded',
+  kafkaBrokers: '127.0.0.1:9092',
+  sharedStoreDir: '',
+  advertisedUrl: '',
   dataDir: './data',
   topologyFile: 'jobs/notifications.topology.yaml',
   retentionDays: 7, // days
@@ -87,8 +106,23 @@ export const SETTINGS: readonly SettingSpec[] = [
     key: 'profile',
     env: 'HERALD_PROFILE',
     flag: '--profile',
-    parse: (raw) => (raw === 'embedded' ? raw : undefined),
-    accepts: '"embedded" (the only profile in this build)',
+    parse: (raw) => (raw === 'embedded' || raw === 'kafka' ? raw : undefined),
+    accepts: '"embedded" (one process, no servers) or "kafka" (Apache Kafka at HERALD_KAFKA_BROKERS)',
+  },
+  {
+    key: 'kafkaBrokers',
+    env: 'HERALD_KAFKA_BROKERS',
+    flag: '--kafka-brokers',
+    parse: (raw) => (/^[^\s,]+:\d{1,5}(,[^\s,]+:\d{1,5})*$/.test(raw.trim()) ? raw.trim() : undefined),
+    accepts: 'a comma-separated list of host:port, e.g. 127.0.0.1:9092',
+  },
+  { key: 'sharedStoreDir', env: 'HERALD_SHARED_STORE_DIR', flag: '--shared-store-dir', parse: nonEmpty, accepts: 'a directory path' },
+  {
+    key: 'advertisedUrl',
+    env: 'HERALD_ADVERTISED_URL',
+    flag: '--advertised-url',
+    parse: (raw) => (/^https?:\/\/[^\s/]+$/.test(raw.trim()) ? raw.trim() : undefined),
+    accepts: 'an http(s) origin without a path, e.g. http://10.0.0.5:8080',
   },
   { key: 'dataDir', env: 'HERALD_DATA_DIR', flag: '--data-dir', parse: nonEmpty, accepts: 'a directory path' },
   { key: 'topologyFile', env: 'HERALD_TOPOLOGY', flag: '--topology', parse: nonEmpty, accepts: 'a path to a topology YAML file' },
@@ -176,6 +210,7 @@ export function loadConfig(
     throw new HeraldError('HERALD_CONFIG_INVALID', `Invalid settings:\n  ${problems.join('\n  ')}`, { details: problems });
   }
   out.dataDir = path.resolve(cwd, out.dataDir as string);
+  out.sharedStoreDir = out.sharedStoreDir === '' ? path.join(out.dataDir as string, 'shared') : path.resolve(cwd, out.sharedStoreDir as string);
   // A topology file given by the user is relative to the working directory; the default one is
   // the job file shipped with Herald, wherever Herald is started from.
   const topologyGiven = flags.has('--topology') || env.HERALD_TOPOLOGY !== undefined;

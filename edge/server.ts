@@ -14,7 +14,7 @@ import { Publisher } from './publisher.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { publishRoutes } from './routes/publish.ts';
 import { notificationRoutes } from './routes/notifications.ts';
-import { streamRoutes } from './routes/stream.ts';
+import { streamRoutes, type StreamLocator } from './routes/stream.ts';
 import type { ConnectionRegistry } from './sse/connection-registry.ts';
 import type { LogProducer } from '../log/types.ts';
 import type { IdempotencyStore, InboxStore, SubscriptionStore } from '../stores/types.ts';
@@ -36,6 +36,8 @@ export interface EdgeDeps {
   registry: ConnectionRegistry;
   /** Max message size, bytes. */
   maxMessageBytes: number;
+  /** Finds the edge that serves a user's stream (kafka profile); absent: this edge serves all. */
+  locateStream?: StreamLocator;
   /** True while the job runs (GET /healthz answers 200), false while starting or stopping. */
   isHealthy: () => boolean;
 }
@@ -56,7 +58,7 @@ export function createRouter(deps: EdgeDeps): Router {
   subscriptionRoutes(router, deps.subscriptions);
   publishRoutes(router, publisher, deps.maxMessageBytes);
   notificationRoutes(router, deps.inbox);
-  streamRoutes(router, deps.registry, deps.inbox);
+  streamRoutes(router, deps.registry, deps.inbox, 1000, deps.locateStream);
   router.on('GET', '/healthz', (_req, res) => {
     if (deps.isHealthy()) sendJson(res, 200, { status: 'ok', sse_connections: deps.registry.size });
     else sendError(res, new HeraldError('HERALD_EDGE_UNAVAILABLE', 'Herald is starting or stopping.'));

@@ -13,7 +13,14 @@ import { createPartitionState } from '../operators/runtime/partition-state.ts';
 import { parseBloomDedupOptions } from '../operators/bloom-dedup/options.ts';
 import { loadTopology } from '../topology/index.ts';
 import type { CompiledTopology } from '../topology/types.ts';
-import { openEmbeddedProfile, type Profile } from './profiles/embedded.ts';
+import { partitionFor } from '../log/murmur2.ts';
+import type { LogTopicSpec } from '../log/types.ts';
+import type { StreamLocator } from '../edge/routes/stream.ts';
+import { startOpsServer, type OpsServer } from './ops-server.ts';
+import { openEmbeddedProfile } from './profiles/embedded.ts';
+import { openKafkaProfile } from './profiles/kafka.ts';
+import type { Profile } from './profiles/profile.ts';
+import { dedupChangelogOf } from './runtime/dedup-changelog.ts';
 import { startEdgeStage } from './runtime/edge-stage.ts';
 import { startOperatorStage, type RunningStage } from './runtime/operator-stage.ts';
 
@@ -27,6 +34,8 @@ export interface HeraldApp {
   profile: Profile;
   /** The edge server when the `edge` role runs here. */
   edge: EdgeServer | null;
+  /** The /healthz + /metrics server of a process without the edge role. */
+  ops: OpsServer | null;
   stages: RunningStage[];
   /** Graceful stop: stop accepting, close streams, finish in-flight batches, commit, close stores. */
   close(): Promise<void>;
@@ -45,9 +54,25 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
   const topology = await loadTopology(config.topologyFile);
   const retentionMs = config.retentionDays * DAY_MS;
   const userLog = topology.stages.find((s) => s.role === 'edge')?.source.log;
-  const profile = await openEmbeddedProfile(config.dataDir, retentionMs, config.durability, userLog);
-  // Log topics keep what the topology says; HERALD_RETENTION_DAYS is the retention of the stores.
-  await profile.transport.ensureTopics(topology.logs.map((l) => ({ name: l.name, partitions: l.partitions, retentionMs: l.retentionMs })));
+  const profile: Profile =
+    config.profile === 'kafka'
+      ? await openKafkaProfile({ brokers: config.kafkaBrokers, dataDir: config.dataDir, sharedStoreDir: config.sharedStoreDir, durability: config.durability, userLog: userLog ?? 'herald.user' })
+      : await openEmbeddedProfile(config.dataDir, retentionMs, config.durability, userLog);
+  // Kafka: each job stage with dedup state changelogs its confirm store (restored on assignment).
+  const changelogs = new Map<string, LogTopicSpec>();
+  if (profile.kind === 'kafka') {
+    for (const stage of topology.stages) {
+      const spec = stage.role === 'job' ? dedupChangelogOf(topology, stage) : null;
+      if (spec) changelogs.set(stage.name, spec);
+    }
+  }
+  try {
+    // Log topics keep what the topology says; HERALD_RETENTION_DAYS is the retention of the stores.
+    await profile.transport.ensureTopics([...topology.logs.map((l) => ({ name: l.name, partitions: l.partitions, retentionMs: l.retentionMs })), ...changelogs.values()]);
+  } catch (err) {
+    await profile.close();
+    throw err;
+  }
   let healthy = false;
   const stages: RunningStage[] = [];
   const threads = config.workerThreads > 0 ? config.workerThreads : Math.max(1, os.availableParallelism());
@@ -56,6 +81,20 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
   const registry = new ConnectionRegistry({ pingIntervalMs: config.ssePingMs, maxBufferedBytes: 1024 * 1024 });
   const producer = profile.transport.createProducer();
   let edge: EdgeServer | null = null;
+  let ops: OpsServer | null = null;
+  // Kafka profile: the user partitions this edge owns; streams of other users are redirected.
+  const owned = new Set<number>();
+  let advertisedUrl = config.advertisedUrl;
+  const ownership = profile.ownership;
+  const locateStream: StreamLocator | undefined =
+    ownership && userLog
+      ? async (userId) => {
+          const p = partitionFor(userId, profile.transport.partitionCount(userLog));
+          if (owned.has(p)) return { kind: 'here' };
+          const owner = await ownership.ownerOf(userLog, p);
+          return owner === null || owner === advertisedUrl ? { kind: 'unknown' } : { kind: 'redirect', url: owner };
+        }
+      : undefined;
   /** Closed after the stages, before the profile. */
   const closers: (() => Promise<void>)[] = [];
 
@@ -71,28 +110,56 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
           publishLog: publishLogOf(topology),
           registry,
           maxMessageBytes: config.maxMessageBytes,
+          locateStream,
           isHealthy: () => healthy,
         },
         config.host,
         config.port,
       );
+      if (advertisedUrl === '') advertisedUrl = edge.url;
+    } else {
+      ops = await startOpsServer(config.host, config.port, () => healthy);
     }
     for (const stage of topology.stages) {
       if (!roles.includes(stage.role)) continue;
       if (stage.role === 'job') {
         stages.push(
-          await startOperatorStage({ stage, transport: profile.transport, pool: pool!, dedup: profile.dedup, storeSpecs: profile.storeSpecs, logger, createPartitionState: (s, p) => createPartitionState(s, p, profile.dedup) }),
+          await startOperatorStage({ stage, transport: profile.transport, changelog: changelogs.get(stage.name)?.name, pool: pool!, dedup: profile.dedup, storeSpecs: profile.storeSpecs, logger, createPartitionState: (s, p) => createPartitionState(s, p, profile.dedup) }),
         );
       } else {
         const writers = profile.createInboxWriters();
         closers.push(async () => {
           for (const w of writers) await w.close();
         });
-        stages.push(await startEdgeStage({ stage, transport: profile.transport, writers, live: registry, logger }));
+        const userPartitions = () => profile.transport.partitionCount(stage.source.log);
+        stages.push(
+          await startEdgeStage({
+            stage,
+            transport: profile.transport,
+            writers,
+            live: registry,
+            logger,
+            onAssigned: async (ps) => {
+              for (const p of ps) owned.add(p);
+              await ownership?.claim(stage.source.log, ps, advertisedUrl);
+            },
+            onRevoked: async (ps) => {
+              for (const p of ps) owned.delete(p);
+              if (ownership) {
+                const leaving = new Set(ps);
+                const n = userPartitions();
+                const closed = registry.closeUsers((u) => leaving.has(partitionFor(u, n)));
+                await ownership.release(stage.source.log, ps, advertisedUrl);
+                logger.info({ partitions: ps, streamsClosed: closed }, 'user partitions left this edge; their streams reconnect to the new owner');
+              }
+            },
+          }),
+        );
       }
     }
   } catch (err) {
     await edge?.close();
+    await ops?.close();
     for (const s of stages) await s.close();
     for (const close of closers) await close();
     await pool?.close();
@@ -127,12 +194,14 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
     topology,
     profile,
     edge,
+    ops,
     stages,
     close() {
       closing ??= (async () => {
         healthy = false;
         clearInterval(purgeTimer);
         await edge?.close();
+        await ops?.close();
         for (const s of stages) await s.close();
         for (const close of closers) await close();
         await producer.close();

@@ -121,3 +121,18 @@ export interface IdempotencyStore {
   purge(beforeMs: number): Promise<number>;
   close(): Promise<void>;
 }
+
+/**
+ * Which edge owns which partition of the user log (kafka profile). An edge claims its partitions
+ * when the edge consumer group assigns them and releases them when they are revoked; a stream
+ * request for a user whose partition another edge owns is redirected there.
+ */
+export interface PartitionOwnershipStore {
+  /** Records `owner` (an edge's advertised URL) as the owner of `partitions` of `log`. */
+  claim(log: string, partitions: readonly number[], owner: string): Promise<void>;
+  /** Removes `owner`'s claims on `partitions` (a newer owner's claim stays). */
+  release(log: string, partitions: readonly number[], owner: string): Promise<void>;
+  /** The owner's URL, or null when no edge claims the partition. */
+  ownerOf(log: string, partition: number): Promise<string | null>;
+  close(): Promise<void>;
+}

@@ -13,10 +13,35 @@ import type { InboxStore } from '../../stores/types.ts';
 /** Notifications read from the inbox per backlog page. */
 const BACKLOG_PAGE = 500;
 
-/** Registers GET /stream. `retryMs` is the reconnect delay suggested to clients. */
-export function streamRoutes(router: Router, registry: ConnectionRegistry, inbox: InboxStore, retryMs = 1000): void {
+/**
+ * Where a user's stream is served (kafka profile: the edge that owns the user's partition of the
+ * user log). `here`: this edge; `redirect`: another edge's URL; `unknown`: no edge owns it yet.
+ */
+export type StreamLocation = { kind: 'here' } | { kind: 'redirect'; url: string } | { kind: 'unknown' };
+
+/** Finds the edge of a user's stream. Absent on the embedded profile (one edge owns everything). */
+export type StreamLocator = (userId: string) => Promise<StreamLocation>;
+
+/**
+ * Registers GET /stream. `retryMs` is the reconnect delay suggested to clients. With a `locate`
+ * function, a stream whose user belongs to another edge is answered 307 to that edge (same path
+ * and query; EventSource follows it), and 503 with Retry-After while no edge owns the partition.
+ */
+export function streamRoutes(router: Router, registry: ConnectionRegistry, inbox: InboxStore, retryMs = 1000, locate?: StreamLocator): void {
   router.on('GET', '/stream', async (req, res, url) => {
     const userId = requireId(queryParam(url, 'user_id'), 'user_id', 'query');
+    if (locate !== undefined) {
+      const where = await locate(userId);
+      if (where.kind === 'redirect') {
+        res.writeHead(307, { location: `${where.url}${url.pathname}${url.search}`, 'cache-control': 'no-store', 'content-length': '0' });
+        res.end();
+        return;
+      }
+      if (where.kind === 'unknown') {
+        res.setHeader('retry-after', String(Math.ceil(retryMs / 1000)));
+        throw new HeraldError('HERALD_EDGE_UNAVAILABLE', `No edge serves user ${userId}'s partition yet (the edge consumer group is rebalancing); retry shortly.`);
+      }
+    }
     const header = req.headers['last-event-id'];
     const lastEventId = (Array.isArray(header) ? header[0] : header) ?? queryParam(url, 'last_event_id') ?? '';
     if (lastEventId.length > 128) throw new HeraldError('HERALD_EDGE_QUERY_INVALID', 'Last-Event-ID must be a notification id.');

@@ -182,6 +182,23 @@ export class ConnectionRegistry {
     for (const set of this.#byUser.values()) for (const conn of set) conn.ping();
   }
 
+  /**
+   * Closes the streams of every user `leaves` selects, with a retry hint (ms): their user
+   * partition moved to another edge, so they reconnect and are redirected there.
+   * @returns streams closed
+   */
+  closeUsers(leaves: (userId: string) => boolean, retryMs = 1000): number {
+    let n = 0;
+    for (const [userId, set] of [...this.#byUser]) {
+      if (!leaves(userId)) continue;
+      for (const conn of [...set]) {
+        conn.close(retryMs);
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Closes every stream with a retry hint (ms) and stops pinging. */
   closeAll(retryMs = 1000): void {
     clearInterval(this.#timer);

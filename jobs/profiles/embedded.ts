@@ -14,33 +14,16 @@ import { createShardedInbox } from '../../stores/sharded-inbox.ts';
  */
 export const INBOX_SHARDS = 2;
 import { createEmbeddedTransport } from '../../log/embedded/index.ts';
-import type { LogTransport } from '../../log/types.ts';
-import type { StoreSpecs } from '../../operators/task.ts';
 import {
   openSqliteDedupStore,
   openSqliteIdempotencyStore,
   openSqliteInboxStore,
   openSqliteSubscriptionStore,
 } from '../../stores/sqlite/index.ts';
-import type { DedupStore, IdempotencyStore, InboxStore, SubscriptionStore } from '../../stores/types.ts';
-import { createThreadedInboxWriter, type InboxWriter } from '../../sinks/edge-delivery/index.ts';
+import { createThreadedInboxWriter } from '../../sinks/edge-delivery/index.ts';
+import type { Profile } from './profile.ts';
 
-/** Everything a profile provides to the job and the edge. */
-export interface Profile {
-  transport: LogTransport;
-  subscriptions: SubscriptionStore;
-  inbox: InboxStore;
-  dedup: DedupStore;
-  idempotency: IdempotencyStore;
-  /** How worker threads open the stores the operators read. */
-  storeSpecs: StoreSpecs;
-  /**
-   * Writers of user-log batches into the inbox (the edge stage's sink), one per inbox shard: the
-   * batch of user-log partition p goes to writer p % length. Close them before the profile.
-   */
-  createInboxWriters(): InboxWriter[];
-  close(): Promise<void>;
-}
+export type { Profile } from './profile.ts';
 
 /**
  * Opens the embedded profile under `dataDir` (created if missing).
@@ -73,7 +56,9 @@ export async function openEmbeddedProfile(
     const dedup = await openSqliteDedupStore({ path: file('dedup.db'), synchronous });
     const idempotency = await openSqliteIdempotencyStore({ path: file('idempotency.db'), synchronous });
     return {
+      kind: 'embedded',
       transport,
+      ownership: null,
       subscriptions,
       inbox,
       dedup,

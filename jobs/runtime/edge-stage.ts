@@ -22,6 +22,10 @@ export interface EdgeStageDeps {
   writers: InboxWriter[];
   live: LiveDelivery;
   logger: Logger;
+  /** Called when user partitions are assigned to this edge, before their first batch. */
+  onAssigned?: (partitions: number[]) => Promise<void> | void;
+  /** Called when user partitions leave this edge, after their last batch. */
+  onRevoked?: (partitions: number[]) => Promise<void> | void;
 }
 
 /** Joins the edge consumer group and delivers batches until closed. */
@@ -33,8 +37,16 @@ export async function startEdgeStage(deps: EdgeStageDeps): Promise<RunningStage>
     groupId: stage.consumerGroup,
     topics: [stage.source.log],
     maxBatchRecords: stage.maxBatchRecords,
-    onAssigned: (tps) => log.info({ partitions: tps.map((t) => t.partition) }, 'user partitions assigned'),
-    onRevoked: (tps) => log.info({ partitions: tps.map((t) => t.partition) }, 'user partitions revoked'),
+    onAssigned: async (tps) => {
+      const partitions = tps.map((t) => t.partition);
+      await deps.onAssigned?.(partitions);
+      log.info({ partitions }, 'user partitions assigned');
+    },
+    onRevoked: async (tps) => {
+      const partitions = tps.map((t) => t.partition);
+      await deps.onRevoked?.(partitions);
+      log.info({ partitions }, 'user partitions revoked');
+    },
   });
   await consumer.run(async (batch, output) => {
     recordsIn.inc({ stage: stage.name }, batch.count);

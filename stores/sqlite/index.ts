@@ -5,10 +5,11 @@
  * open and rejects with `HERALD_STORE_REJECTED` / `HERALD_STORE_FAILED` when the file cannot be
  * opened (see stores/sqlite/open-database.ts).
  */
-import type { DedupStore, IdempotencyStore, InboxStore, SubscriptionStore } from '../types.ts';
+import type { DedupStore, IdempotencyStore, InboxStore, PartitionOwnershipStore, SubscriptionStore } from '../types.ts';
 import { SqliteDedupStore } from './dedup-store.ts';
 import { SqliteIdempotencyStore, type SqliteIdempotencyStoreOptions } from './idempotency-store.ts';
 import { SqliteInboxStore } from './inbox-store.ts';
+import { SqliteOwnershipStore } from './ownership-store.ts';
 import type { SqliteStoreOptions } from './options.ts';
 import { SqliteSubscriptionStore } from './subscription-store.ts';
 
@@ -34,4 +35,9 @@ export async function openSqliteDedupStore(opts: SqliteStoreOptions): Promise<De
 /** Opens the Idempotency-Key claim store at `opts.path` (`idempotency.db`); `opts.now` is its clock. */
 export async function openSqliteIdempotencyStore(opts: SqliteIdempotencyStoreOptions): Promise<IdempotencyStore> {
   return new SqliteIdempotencyStore(opts);
+}
+
+/** Opens the edge partition-ownership store at `opts.path` (`ownership.db`). */
+export async function openSqliteOwnershipStore(opts: SqliteStoreOptions): Promise<PartitionOwnershipStore> {
+  return new SqliteOwnershipStore(opts);
 }

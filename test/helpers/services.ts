@@ -4,6 +4,9 @@
  * A missing endpoint is a failure, never a skip: `npm run test:integration` starts the servers.
  */
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT } from './herald.ts';
 
 /** Bootstrap brokers of the test Kafka (HERALD_KAFKA_BROKERS). @throws Error when unset */
 export function kafkaBrokers(): string {
@@ -17,4 +20,16 @@ export function kafkaBrokers(): string {
 /** A name no other test run uses (topics and consumer groups live on a shared broker). */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * Writes a copy of the shipped topology whose log topics and consumer groups carry a unique
+ * prefix instead of `herald.`, so runs on a shared broker never read each other's records.
+ * @returns the path of the copy
+ */
+export function isolatedTopology(dir: string, prefix: string = uniqueName('it')): string {
+  const text = fs.readFileSync(path.join(ROOT, 'jobs/notifications.topology.yaml'), 'utf8');
+  const file = path.join(dir, 'topology.yaml');
+  fs.writeFileSync(file, text.replace(/\bherald\.(publish|user|dlq|fanout|edge)\b/g, `${prefix}.$1`));
+  return file;
 }

@@ -1,0 +1,85 @@
+/**
+ * The `kafka` profile: the log is Apache Kafka (HERALD_KAFKA_BROKERS) and the job and edge roles
+ * run as separate processes that scale by consumer-group membership.
+ *
+ * Stores, until the MySQL/Redis/HBase stores land: the shared ones (subscriptions, Idempotency-Key
+ * claims, the inbox, edge partition ownership) are SQLite files in HERALD_SHARED_STORE_DIR, which
+ * every process of the deployment on this machine opens (SQLite WAL allows many processes). The
+ * dedup confirm store is local to each process (HERALD_DATA_DIR) and is restored from the Kafka
+ * changelog topic when a partition is assigned, like a Kafka Streams state store.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createKafkaTransport } from '../../log/kafka/index.ts';
+import { partitionFor } from '../../log/murmur2.ts';
+import { createThreadedInboxWriter } from '../../sinks/edge-delivery/index.ts';
+import { createShardedInbox } from '../../stores/sharded-inbox.ts';
+import {
+  openSqliteDedupStore,
+  openSqliteIdempotencyStore,
+  openSqliteInboxStore,
+  openSqliteOwnershipStore,
+  openSqliteSubscriptionStore,
+} from '../../stores/sqlite/index.ts';
+import { lockDataDir } from './data-dir-lock.ts';
+import { INBOX_SHARDS } from './embedded.ts';
+import type { Profile } from './profile.ts';
+
+/** Settings of {@link openKafkaProfile}. */
+export interface KafkaProfileOptions {
+  brokers: string;
+  /** This process's own directory (lock, local dedup confirm store). */
+  dataDir: string;
+  /** Directory of the SQLite stores shared by every process of the deployment. */
+  sharedStoreDir: string;
+  durability: 'process' | 'machine';
+  /** The user log topic: a user's inbox shard follows its partition there. */
+  userLog: string;
+}
+
+/**
+ * Opens the kafka profile (connections to Kafka are made lazily, by ensureTopics and the stages).
+ * @throws HeraldError HERALD_LOG_CLIENT_MISSING (client not built), HERALD_CONFIG_INVALID,
+ *   HERALD_LOG_DIR_LOCKED, or the stores' open errors
+ */
+export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile> {
+  const lock = lockDataDir(o.dataDir);
+  try {
+    const localDir = path.join(o.dataDir, 'stores');
+    fs.mkdirSync(localDir, { recursive: true });
+    fs.mkdirSync(o.sharedStoreDir, { recursive: true });
+    const shared = (name: string) => path.join(o.sharedStoreDir, name);
+    const local = (name: string) => path.join(localDir, name);
+    const synchronous = o.durability === 'machine' ? 'FULL' : 'OFF';
+    const transport = createKafkaTransport({ brokers: o.brokers });
+    const subscriptions = await openSqliteSubscriptionStore({ path: shared('subscriptions.db'), synchronous });
+    const inboxFile = (s: number) => shared(`inbox-${s}-of-${INBOX_SHARDS}.db`);
+    const shards = await Promise.all(Array.from({ length: INBOX_SHARDS }, (_, s) => openSqliteInboxStore({ path: inboxFile(s), synchronous })));
+    const inbox = createShardedInbox(shards, (userId) => partitionFor(userId, transport.partitionCount(o.userLog)) % INBOX_SHARDS);
+    const dedup = await openSqliteDedupStore({ path: local('dedup.db'), synchronous });
+    const idempotency = await openSqliteIdempotencyStore({ path: shared('idempotency.db'), synchronous });
+    const ownership = await openSqliteOwnershipStore({ path: shared('ownership.db'), synchronous });
+    return {
+      kind: 'kafka',
+      transport,
+      ownership,
+      subscriptions,
+      inbox,
+      dedup,
+      idempotency,
+      createInboxWriters: () => Array.from({ length: INBOX_SHARDS }, (_, s) => createThreadedInboxWriter({ kind: 'sqlite', path: inboxFile(s), synchronous })),
+      storeSpecs: {
+        subscriptions: { kind: 'sqlite', path: shared('subscriptions.db') },
+        dedup: { kind: 'sqlite', path: local('dedup.db') },
+      },
+      async close() {
+        await transport.close();
+        await Promise.all([subscriptions.close(), inbox.close(), dedup.close(), idempotency.close(), ownership.close()]);
+        lock.release();
+      },
+    };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * What a profile (embedded, kafka) provides to the job and the edge: the log transport and the
+ * stores, behind their interfaces.
+ */
+import type { LogTransport } from '../../log/types.ts';
+import type { StoreSpecs } from '../../operators/task.ts';
+import type { InboxWriter } from '../../sinks/edge-delivery/index.ts';
+import type { DedupStore, IdempotencyStore, InboxStore, PartitionOwnershipStore, SubscriptionStore } from '../../stores/types.ts';
+
+/** Everything a profile provides to the job and the edge. */
+export interface Profile {
+  kind: 'embedded' | 'kafka';
+  transport: LogTransport;
+  /**
+   * Which edge owns which user partition (kafka profile: streams are redirected to the owner).
+   * Null on the embedded profile, where the one edge owns every partition.
+   */
+  ownership: PartitionOwnershipStore | null;
+  subscriptions: SubscriptionStore;
+  inbox: InboxStore;
+  dedup: DedupStore;
+  idempotency: IdempotencyStore;
+  /** How worker threads open the stores the operators read. */
+  storeSpecs: StoreSpecs;
+  /**
+   * Writers of user-log batches into the inbox (the edge stage's sink), one per inbox shard: the
+   * batch of user-log partition p goes to writer p % length. Close them before the profile.
+   */
+  createInboxWriters(): InboxWriter[];
+  close(): Promise<void>;
+}
+
