@@ -8,6 +8,7 @@
  * dedup confirm store is local to each process (HERALD_DATA_DIR) and is restored from the Kafka
  * changelog topic when a partition is assigned, like a Kafka Streams state store.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createKafkaTransport } from '../../log/kafka/index.ts';
@@ -24,6 +25,23 @@ import {
 import { lockDataDir } from './data-dir-lock.ts';
 import { INBOX_SHARDS } from './embedded.ts';
 import type { Profile } from './profile.ts';
+
+/**
+ * This instance's id, kept in `<dataDir>/instance-id` so it survives restarts: it names the
+ * instance's transactional ids, and a restarted instance fences what its predecessor left open.
+ */
+function instanceIdOf(dataDir: string): string {
+  const file = path.join(dataDir, 'instance-id');
+  try {
+    const id = fs.readFileSync(file, 'utf8').trim();
+    if (/^[A-Za-z0-9._-]{1,64}$/.test(id)) return id;
+  } catch {
+    // first start
+  }
+  const id = randomUUID();
+  fs.writeFileSync(file, `${id}\n`);
+  return id;
+}
 
 /** Settings of {@link openKafkaProfile}. */
 export interface KafkaProfileOptions {
@@ -51,7 +69,7 @@ export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile>
     const shared = (name: string) => path.join(o.sharedStoreDir, name);
     const local = (name: string) => path.join(localDir, name);
     const synchronous = o.durability === 'machine' ? 'FULL' : 'OFF';
-    const transport = createKafkaTransport({ brokers: o.brokers });
+    const transport = createKafkaTransport({ brokers: o.brokers, instanceId: instanceIdOf(o.dataDir) });
     const subscriptions = await openSqliteSubscriptionStore({ path: shared('subscriptions.db'), synchronous });
     const inboxFile = (s: number) => shared(`inbox-${s}-of-${INBOX_SHARDS}.db`);
     const shards = await Promise.all(Array.from({ length: INBOX_SHARDS }, (_, s) => openSqliteInboxStore({ path: inboxFile(s), synchronous })));

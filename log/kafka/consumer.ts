@@ -46,6 +46,11 @@ export interface KafkaConsumerHost {
   /** The transport's shared producer (at-least-once appends). */
   producer: LogProducer;
   log: Logger;
+  /**
+   * A transactional id for an exactly-once member of `groupId`: `<group>.<instanceId>.<n>`, n
+   * counting that group's members in this process (deterministic across restarts).
+   */
+  transactionalId(groupId: string): string;
   forget(c: KafkaLogConsumer): void;
 }
 
@@ -134,7 +139,7 @@ export class KafkaLogConsumer implements LogConsumer {
     this.#handler = handler;
     await this.#connect();
     if (this.#o.exactlyOnce) {
-      this.#txn = new TransactionCommitter(this.#host.options, this.#o.groupId, this.#rd, (t) => this.#host.partitions(t), this.#log);
+      this.#txn = new TransactionCommitter(this.#host.options, this.#o.groupId, this.#host.transactionalId(this.#o.groupId), this.#rd, (t) => this.#host.partitions(t), this.#log);
       await this.#txn.start();
     }
     this.#rd.subscribe(this.#o.topics);
@@ -305,6 +310,13 @@ export class KafkaLogConsumer implements LogConsumer {
           q.buffered.splice(0, take.length);
         } catch (err) {
           if (q.revoking) break;
+          if ((err as { code?: string }).code === 'HERALD_LOG_FENCED') {
+            // Another producer took this member's transactional id: it must not process anything
+            // more. Leave the group so the live members take the partitions over.
+            this.#log.error({ err }, 'fenced: leaving the consumer group');
+            setImmediate(() => void this.close());
+            break;
+          }
           attempt++;
           retries.inc({ group: this.#o.groupId });
           const delayMs = Math.min(RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_MS * 2 ** (attempt - 1));

@@ -14,8 +14,9 @@ export interface KafkaTransportOptions {
   clientId?: string;
   /**
    * Names this process in transactional ids (`<group>.<instanceId>`); unique per running
-   * instance. Default: a random UUID (fencing of zombies relies on the consumer group generation,
-   * KIP-447, not on a stable transactional id).
+   * instance, stable across its restarts (the profile keeps it in the data directory), so a
+   * restarted instance aborts what its predecessor left open at once. Zombie fencing itself rests
+   * on the consumer group generation (KIP-447). Default: a random UUID.
    */
   instanceId?: string;
   /** Replication factor of created log topics; -1 = the broker's default (KIP-464). Default -1. */
@@ -30,6 +31,12 @@ export interface KafkaTransportOptions {
    * Default 300 000.
    */
   maxPollIntervalMs?: number;
+  /**
+   * transaction.timeout.ms of exactly-once stages: how long a transaction left open by a killed
+   * instance blocks read_committed readers of its partitions before the broker aborts it (an
+   * instance restarted with the same instanceId aborts it at once). Default 10 000.
+   */
+  transactionTimeoutMs?: number;
   /** Producer linger, ms: how long librdkafka waits to fill a batch. Default 5. */
   lingerMs?: number;
   /** Extra librdkafka properties for every client (e.g. security.protocol, sasl.*). */
@@ -45,6 +52,7 @@ const schema = z.object({
   sessionTimeoutMs: z.number().int().min(1000).optional(),
   maxPollIntervalMs: z.number().int().min(1000).optional(),
   lingerMs: z.number().min(0).optional(),
+  transactionTimeoutMs: z.number().int().min(1000).max(900_000).optional(),
   extra: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
 });
 
@@ -70,6 +78,7 @@ export function resolveKafkaOptions(o: KafkaTransportOptions): ResolvedKafkaOpti
     sessionTimeoutMs: o.sessionTimeoutMs ?? 10_000,
     maxPollIntervalMs: o.maxPollIntervalMs ?? 300_000,
     lingerMs: o.lingerMs ?? 5,
+    transactionTimeoutMs: o.transactionTimeoutMs ?? 10_000,
     extra: o.extra ?? {},
   };
 }

@@ -59,10 +59,14 @@ export class TransactionCommitter {
   #running: Promise<void> | null = null;
   #fatal: Error | null = null;
 
-  constructor(o: ResolvedKafkaOptions, groupId: string, consumer: RdConsumer, partitions: (topic: string) => number, log: Logger) {
+  /**
+   * @param transactionalId unique among live producers and stable across restarts of the same
+   *   member (e.g. `<group>.<instanceId>.<n>`): initTransactions fences older producers with it
+   */
+  constructor(o: ResolvedKafkaOptions, groupId: string, transactionalId: string, consumer: RdConsumer, partitions: (topic: string) => number, log: Logger) {
     this.#o = o;
     this.#groupId = groupId;
-    this.#transactionalId = `${groupId}.${o.instanceId}`;
+    this.#transactionalId = transactionalId;
     this.#consumer = consumer;
     this.#partitions = partitions;
     this.#log = log.child({ transactionalId: this.#transactionalId });
@@ -78,7 +82,7 @@ export class TransactionCommitter {
     const p = new Producer({
       ...producerConfig(this.#o, `${this.#o.clientId}-txn`),
       'transactional.id': this.#transactionalId,
-      'transaction.timeout.ms': 60_000,
+      'transaction.timeout.ms': this.#o.transactionTimeoutMs,
     });
     p.on('event.error', (err) => this.#log.warn({ err }, 'kafka transactional producer error'));
     p.setPollInterval(5);

@@ -23,6 +23,7 @@ export class KafkaLogTransport implements LogTransport {
   readonly #partitions = new Map<string, number>();
   readonly #consumers = new Set<KafkaLogConsumer>();
   readonly #producers = new Set<LogProducer>();
+  readonly #txnMembers = new Map<string, number>();
   #shared: KafkaProducer | null = null;
   #closing: Promise<void> | null = null;
 
@@ -114,6 +115,11 @@ export class KafkaLogTransport implements LogTransport {
       partitions: (t) => this.partitionCount(t),
       producer: this.#sharedProducer(),
       log: this.#log,
+      transactionalId: (groupId) => {
+        const n = this.#txnMembers.get(groupId) ?? 0;
+        this.#txnMembers.set(groupId, n + 1);
+        return `${groupId}.${this.options.instanceId}.${n}`;
+      },
       forget: (c) => this.#consumers.delete(c),
     });
     this.#consumers.add(consumer);
