@@ -70,4 +70,14 @@ describe('config', () => {
     const env = JSON.parse('{"__proto__": {"port": 1}, "PORT": "8081"}') as Record<string, string>;
     expect(loadConfig(env).port).toBe(8081);
   });
+
+  it('takes the kafka profile settings, defaulting the shared store dir under the data dir', () => {
+    const c = loadConfig({ HERALD_PROFILE: 'kafka', HERALD_KAFKA_BROKERS: 'k1:9092,k2:9092', HERALD_DATA_DIR: '/srv/h/job-1', HERALD_ADVERTISED_URL: 'http://10.0.0.5:8080' }, new Map(), '/');
+    expect(c).toMatchObject({ profile: 'kafka', kafkaBrokers: 'k1:9092,k2:9092', sharedStoreDir: '/srv/h/job-1/shared', advertisedUrl: 'http://10.0.0.5:8080' });
+    expect(loadConfig({ HERALD_SHARED_STORE_DIR: 'shared' }, new Map(), '/srv').sharedStoreDir).toBe('/srv/shared');
+    expect(() => loadConfig({ HERALD_KAFKA_BROKERS: 'no-port' })).toThrow(/HERALD_KAFKA_BROKERS/);
+    expect(() => loadConfig({ HERALD_ADVERTISED_URL: 'http://x/path' })).toThrow(/HERALD_ADVERTISED_URL/);
+    expect(() => loadConfig({ HERALD_PROFILE: 'cloud' })).toThrow(/"kafka"/);
+  });
 });
+

@@ -75,4 +75,18 @@ describe('SSE connection registry', () => {
     expect(res.ended).toBe(true);
     expect(registry.isConnected('u')).toBe(false);
   });
+
+  it('closes the streams of the users a rebalance moved away, and only those', () => {
+    registry = new ConnectionRegistry({ pingIntervalMs: 60_000, maxBufferedBytes: 1 << 20 });
+    const [a1, a2, b] = [new FakeResponse(), new FakeResponse(), new FakeResponse()];
+    registry.add('alice', a1 as unknown as ServerResponse);
+    registry.add('alice', a2 as unknown as ServerResponse);
+    registry.add('bob', b as unknown as ServerResponse);
+    expect(registry.closeUsers((u) => u === 'alice', 500)).toBe(2);
+    expect(a1.ended && a2.ended).toBe(true);
+    expect(a1.chunks.join('')).toContain('retry: 500');
+    expect(b.ended).toBe(false);
+    expect(registry.isConnected('alice')).toBe(false);
+    expect(registry.isConnected('bob')).toBe(true);
+  });
 });
