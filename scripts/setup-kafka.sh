@@ -62,7 +62,11 @@ gyp="$(dirname "$npm_cli")/../node_modules/node-gyp/bin/node-gyp.js"
 [[ -f "$gyp" ]] || { say "node-gyp not found next to npm ($gyp)"; exit 1; }
 say "building @confluentinc/kafka-javascript for Node.js $node_version (1-3 minutes)"
 started=$SECONDS
-(cd "$PKG" && CKJS_LINKING=dynamic node "$gyp" rebuild --nodedir="$headers" -j "$(nproc)" >"$OLDPWD/node_modules/.kafka-build.log" 2>&1) || {
+# Under `npm run`, npm exports its config as npm_config_* (Debian's npm sets nodedir=/usr, the
+# system Node 20's headers), and node-gyp lets those override --nodedir: pin it both ways. No -j:
+# librdkafka's configure step is not declared as a dependency, so a parallel make races it.
+export npm_config_nodedir="$headers" npm_package_config_node_gyp_nodedir="$headers"
+(cd "$PKG" && CKJS_LINKING=dynamic node "$gyp" rebuild --nodedir="$headers" >"$OLDPWD/node_modules/.kafka-build.log" 2>&1) || {
   tail -30 node_modules/.kafka-build.log
   say "build failed; full log in node_modules/.kafka-build.log"
   exit 1
