@@ -90,7 +90,9 @@ export async function startEdgeServer(deps: EdgeDeps, host: string, port: number
         label = match.label;
         await match.handler(req, res, url);
       } catch (err) {
-        if (!isHeraldError(err) || err.status >= 500) log.error({ err, method: req.method, url: req.url }, 'request failed');
+        // 503 HERALD_EDGE_UNAVAILABLE is expected while starting, stopping or rebalancing: not an error.
+        if (!isHeraldError(err) || (err.status >= 500 && err.code !== 'HERALD_EDGE_UNAVAILABLE')) log.error({ err, method: req.method, url: req.url }, 'request failed');
+        else if (err.code === 'HERALD_EDGE_UNAVAILABLE') log.debug({ method: req.method, url: req.url, reason: err.message }, 'request refused: unavailable');
         sendError(res, err);
       } finally {
         duration.observe({ route: label }, Number(process.hrtime.bigint() - started) / 1e9);

@@ -42,6 +42,10 @@ export interface HeraldApp {
 }
 
 const DAY_MS = 86_400_000;
+/** How long an edge's claim on a user partition lasts unless renewed, ms (a killed edge's lapse). */
+const OWNERSHIP_LEASE_MS = 6_000;
+/** How often an edge renews its claims, ms. */
+const OWNERSHIP_RENEW_MS = 2_000;
 /** How often retention purges run, ms. */
 const PURGE_INTERVAL_MS = 3_600_000; // ms: hourly
 
@@ -141,7 +145,7 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
             logger,
             onAssigned: async (ps) => {
               for (const p of ps) owned.add(p);
-              await ownership?.claim(stage.source.log, ps, advertisedUrl);
+              await ownership?.claim(stage.source.log, ps, advertisedUrl, OWNERSHIP_LEASE_MS);
             },
             onRevoked: async (ps) => {
               for (const p of ps) owned.delete(p);
@@ -181,6 +185,15 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
       logger.error({ err }, 'retention purge failed; will retry');
     }
   };
+  const userLogOfEdge = topology.stages.find((st) => st.role === 'edge' && roles.includes('edge'))?.source.log;
+  const renewTimer =
+    ownership && userLogOfEdge
+      ? setInterval(() => {
+          if (owned.size === 0) return;
+          ownership.claim(userLogOfEdge, [...owned], advertisedUrl, OWNERSHIP_LEASE_MS).catch((err: unknown) => logger.warn({ err }, 'renewing edge partition claims failed; will retry'));
+        }, OWNERSHIP_RENEW_MS)
+      : null;
+  renewTimer?.unref();
   const purgeTimer = setInterval(() => void purge(), PURGE_INTERVAL_MS);
   purgeTimer.unref();
   void purge();
@@ -200,6 +213,7 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
       closing ??= (async () => {
         healthy = false;
         clearInterval(purgeTimer);
+        if (renewTimer) clearInterval(renewTimer);
         await edge?.close();
         await ops?.close();
         for (const s of stages) await s.close();

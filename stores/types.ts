@@ -128,11 +128,15 @@ export interface IdempotencyStore {
  * request for a user whose partition another edge owns is redirected there.
  */
 export interface PartitionOwnershipStore {
-  /** Records `owner` (an edge's advertised URL) as the owner of `partitions` of `log`. */
-  claim(log: string, partitions: readonly number[], owner: string): Promise<void>;
+  /**
+   * Records `owner` (an edge's advertised URL) as the owner of `partitions` of `log` for
+   * `leaseMs` from now. The owner renews its claims well within the lease; a killed edge's claims
+   * lapse on their own, so nobody is sent to it for longer than one lease.
+   */
+  claim(log: string, partitions: readonly number[], owner: string, leaseMs: number): Promise<void>;
   /** Removes `owner`'s claims on `partitions` (a newer owner's claim stays). */
   release(log: string, partitions: readonly number[], owner: string): Promise<void>;
-  /** The owner's URL, or null when no edge claims the partition. */
+  /** The owner's URL, or null when no edge holds a live (unexpired) claim on the partition. */
   ownerOf(log: string, partition: number): Promise<string | null>;
   close(): Promise<void>;
 }

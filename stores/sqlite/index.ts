@@ -37,7 +37,7 @@ export async function openSqliteIdempotencyStore(opts: SqliteIdempotencyStoreOpt
   return new SqliteIdempotencyStore(opts);
 }
 
-/** Opens the edge partition-ownership store at `opts.path` (`ownership.db`). */
-export async function openSqliteOwnershipStore(opts: SqliteStoreOptions): Promise<PartitionOwnershipStore> {
-  return new SqliteOwnershipStore(opts);
+/** Opens the edge partition-ownership store at `opts.path` (`ownership.db`); `now` is its clock (ms). */
+export async function openSqliteOwnershipStore(opts: SqliteStoreOptions, now?: () => number): Promise<PartitionOwnershipStore> {
+  return new SqliteOwnershipStore(opts, now);
 }

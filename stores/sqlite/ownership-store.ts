@@ -21,29 +21,37 @@ export const OWNERSHIP_MIGRATIONS: readonly Migration[] = [
       PRIMARY KEY (log, partition)
     ) STRICT, WITHOUT ROWID;`,
   },
+  {
+    version: 2,
+    name: 'partition_owners: claims are leases',
+    sql: `ALTER TABLE partition_owners ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0; -- ms since the epoch`,
+  },
 ];
 
 /** SQLite implementation of {@link PartitionOwnershipStore}. */
 export class SqliteOwnershipStore implements PartitionOwnershipStore {
   readonly #db: Database.Database;
-  readonly #claim: Database.Statement<[string, number, string, number]>;
+  readonly #claim: Database.Statement<[string, number, string, number, number]>;
   readonly #release: Database.Statement<[string, number, string]>;
-  readonly #owner: Database.Statement<[string, number], string>;
+  readonly #owner: Database.Statement<[string, number, number], string>;
+  readonly #now: () => number;
 
   /** Opens (and migrates) the database at `opts.path`. Throws like {@link openDatabase}. */
-  constructor(opts: SqliteStoreOptions) {
+  /** @param now clock, ms since the epoch (tests move it) */
+  constructor(opts: SqliteStoreOptions, now: () => number = Date.now) {
     this.#db = openDatabase(opts, OWNERSHIP_MIGRATIONS);
+    this.#now = now;
     this.#claim = this.#db.prepare(
-      `INSERT INTO partition_owners (log, partition, owner, claimed_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (log, partition) DO UPDATE SET owner = excluded.owner, claimed_at = excluded.claimed_at`,
+      `INSERT INTO partition_owners (log, partition, owner, claimed_at, expires_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (log, partition) DO UPDATE SET owner = excluded.owner, claimed_at = excluded.claimed_at, expires_at = excluded.expires_at`,
     );
     this.#release = this.#db.prepare('DELETE FROM partition_owners WHERE log = ? AND partition = ? AND owner = ?');
-    this.#owner = this.#db.prepare<[string, number], string>('SELECT owner FROM partition_owners WHERE log = ? AND partition = ?').pluck(true);
+    this.#owner = this.#db.prepare<[string, number, number], string>('SELECT owner FROM partition_owners WHERE log = ? AND partition = ? AND expires_at > ?').pluck(true);
   }
 
-  async claim(log: string, partitions: readonly number[], owner: string): Promise<void> {
-    const now = Date.now();
-    runOn(this.#db, 'ownership.claim', () => this.#db.transaction(() => partitions.forEach((p) => this.#claim.run(log, p, owner, now)))());
+  async claim(log: string, partitions: readonly number[], owner: string, leaseMs: number): Promise<void> {
+    const now = this.#now();
+    runOn(this.#db, 'ownership.claim', () => this.#db.transaction(() => partitions.forEach((p) => this.#claim.run(log, p, owner, now, now + leaseMs)))());
   }
 
   async release(log: string, partitions: readonly number[], owner: string): Promise<void> {
@@ -51,7 +59,7 @@ export class SqliteOwnershipStore implements PartitionOwnershipStore {
   }
 
   async ownerOf(log: string, partition: number): Promise<string | null> {
-    return runOn(this.#db, 'ownership.ownerOf', () => this.#owner.get(log, partition) ?? null);
+    return runOn(this.#db, 'ownership.ownerOf', () => this.#owner.get(log, partition, this.#now()) ?? null);
   }
 
   async close(): Promise<void> {

@@ -5,16 +5,20 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PartitionOwnershipStore } from '../../stores/types.ts';
 
-/** Builds a fresh empty store for one test, and how to dispose of it. */
-export type OwnershipStoreFactory = () => Promise<{ store: PartitionOwnershipStore; cleanup: () => Promise<void> }>;
+/** Builds a fresh empty store for one test on the given clock (ms), and how to dispose of it. */
+export type OwnershipStoreFactory = (now: () => number) => Promise<{ store: PartitionOwnershipStore; cleanup: () => Promise<void> }>;
+
+const LEASE = 6000; // ms
 
 /** Defines `describe(`PartitionOwnershipStore contract: ${name}`)`. */
 export function ownershipStoreContract(name: string, factory: OwnershipStoreFactory): void {
   describe(`PartitionOwnershipStore contract: ${name}`, () => {
     let store: PartitionOwnershipStore;
     let cleanup: () => Promise<void>;
+    let clock = 1_700_000_000_000;
     beforeEach(async () => {
-      ({ store, cleanup } = await factory());
+      clock = 1_700_000_000_000;
+      ({ store, cleanup } = await factory(() => clock));
     });
     afterEach(async () => {
       await cleanup();
@@ -25,7 +29,7 @@ export function ownershipStoreContract(name: string, factory: OwnershipStoreFact
     });
 
     it('records the claimed partitions per log, and nothing else', async () => {
-      await store.claim('user', [0, 2, 5], 'http://a:1');
+      await store.claim('user', [0, 2, 5], 'http://a:1', LEASE);
       expect(await store.ownerOf('user', 0)).toBe('http://a:1');
       expect(await store.ownerOf('user', 5)).toBe('http://a:1');
       expect(await store.ownerOf('user', 1)).toBeNull();
@@ -33,8 +37,8 @@ export function ownershipStoreContract(name: string, factory: OwnershipStoreFact
     });
 
     it('lets a newer claim take a partition over; the old owner releasing it leaves the new claim', async () => {
-      await store.claim('user', [1], 'http://a:1');
-      await store.claim('user', [1], 'http://b:2');
+      await store.claim('user', [1], 'http://a:1', LEASE);
+      await store.claim('user', [1], 'http://b:2', LEASE);
       expect(await store.ownerOf('user', 1)).toBe('http://b:2');
       await store.release('user', [1], 'http://a:1');
       expect(await store.ownerOf('user', 1)).toBe('http://b:2');
@@ -43,9 +47,20 @@ export function ownershipStoreContract(name: string, factory: OwnershipStoreFact
     });
 
     it('claims and releases nothing for an empty list', async () => {
-      await store.claim('user', [], 'http://a:1');
+      await store.claim('user', [], 'http://a:1', LEASE);
       await store.release('user', [], 'http://a:1');
       expect(await store.ownerOf('user', 0)).toBeNull();
+    });
+
+    it('lets a claim lapse when it is not renewed within its lease (a killed edge), and renewing extends it', async () => {
+      await store.claim('user', [3], 'http://a:1', LEASE);
+      clock += LEASE - 1;
+      expect(await store.ownerOf('user', 3)).toBe('http://a:1');
+      await store.claim('user', [3], 'http://a:1', LEASE); // renewal
+      clock += LEASE - 1;
+      expect(await store.ownerOf('user', 3)).toBe('http://a:1');
+      clock += 1;
+      expect(await store.ownerOf('user', 3)).toBeNull();
     });
   });
 }
