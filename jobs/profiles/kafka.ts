@@ -12,19 +12,9 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createKafkaTransport } from '../../log/kafka/index.ts';
-import { partitionFor } from '../../log/murmur2.ts';
-import { createThreadedInboxWriter } from '../../sinks/edge-delivery/index.ts';
-import { createShardedInbox } from '../../stores/sharded-inbox.ts';
-import {
-  openSqliteDedupStore,
-  openSqliteIdempotencyStore,
-  openSqliteInboxStore,
-  openSqliteOwnershipStore,
-  openSqliteSubscriptionStore,
-} from '../../stores/sqlite/index.ts';
 import { lockDataDir } from './data-dir-lock.ts';
-import { INBOX_SHARDS } from './embedded.ts';
 import type { Profile } from './profile.ts';
+import { openSqliteStores } from './sqlite-stores.ts';
 
 /**
  * This instance's id, kept in `<dataDir>/instance-id` so it survives restarts: it names the
@@ -63,36 +53,15 @@ export interface KafkaProfileOptions {
 export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile> {
   const lock = lockDataDir(o.dataDir);
   try {
-    const localDir = path.join(o.dataDir, 'stores');
-    fs.mkdirSync(localDir, { recursive: true });
-    fs.mkdirSync(o.sharedStoreDir, { recursive: true });
-    const shared = (name: string) => path.join(o.sharedStoreDir, name);
-    const local = (name: string) => path.join(localDir, name);
-    const synchronous = o.durability === 'machine' ? 'FULL' : 'OFF';
     const transport = createKafkaTransport({ brokers: o.brokers, instanceId: instanceIdOf(o.dataDir) });
-    const subscriptions = await openSqliteSubscriptionStore({ path: shared('subscriptions.db'), synchronous });
-    const inboxFile = (s: number) => shared(`inbox-${s}-of-${INBOX_SHARDS}.db`);
-    const shards = await Promise.all(Array.from({ length: INBOX_SHARDS }, (_, s) => openSqliteInboxStore({ path: inboxFile(s), synchronous })));
-    const inbox = createShardedInbox(shards, (userId) => partitionFor(userId, transport.partitionCount(o.userLog)) % INBOX_SHARDS);
-    const dedup = await openSqliteDedupStore({ path: local('dedup.db'), synchronous });
-    const idempotency = await openSqliteIdempotencyStore({ path: shared('idempotency.db'), synchronous });
-    const ownership = await openSqliteOwnershipStore({ path: shared('ownership.db'), synchronous });
+    const stores = await openSqliteStores({ sharedDir: o.sharedStoreDir, localDir: path.join(o.dataDir, 'stores'), durability: o.durability, transport, userLog: o.userLog, ownership: true });
     return {
       kind: 'kafka',
       transport,
-      ownership,
-      subscriptions,
-      inbox,
-      dedup,
-      idempotency,
-      createInboxWriters: () => Array.from({ length: INBOX_SHARDS }, (_, s) => createThreadedInboxWriter({ kind: 'sqlite', path: inboxFile(s), synchronous })),
-      storeSpecs: {
-        subscriptions: { kind: 'sqlite', path: shared('subscriptions.db') },
-        dedup: { kind: 'sqlite', path: local('dedup.db') },
-      },
+      ...stores,
       async close() {
         await transport.close();
-        await Promise.all([subscriptions.close(), inbox.close(), dedup.close(), idempotency.close(), ownership.close()]);
+        await stores.close();
         lock.release();
       },
     };

@@ -8,7 +8,7 @@ import type { Logger } from '../../core/logger.ts';
 import { createImmediateOutput } from '../immediate-output.ts';
 import type { BatchHandler, LogProducer } from '../types.ts';
 import { retryDelayMs } from './backoff.ts';
-import { EmbeddedBatch } from './batch.ts';
+import { EncodedBatch } from '../encoded-batch.ts';
 import { batchRetries, consumedRecords } from './metrics.ts';
 import type { PartitionLog } from './partition-log.ts';
 
@@ -104,11 +104,11 @@ export class PartitionRunner {
         await this.#sleepUntilAppend();
         continue;
       }
-      let batch: EmbeddedBatch | null = null;
+      let batch: EncodedBatch | null = null;
       try {
         const slice = p.read(this.#position, ctx.maxBatchRecords, ctx.maxBatchBytes);
         if (slice === null) continue;
-        batch = new EmbeddedBatch(p.topic, p.partition, slice.firstOffset, slice.count, end, slice.encoded);
+        batch = new EncodedBatch(p.topic, p.partition, slice.firstOffset, slice.firstOffset + slice.count - 1, slice.count, end, slice.encoded);
         const out = createImmediateOutput(ctx.producer);
         await ctx.handler(batch, out.output);
         await out.settle();

@@ -14,7 +14,7 @@ import { HeraldError } from '../../core/errors.ts';
 import { logger, type Logger } from '../../core/logger.ts';
 import type { ConsumerOptions, FetchedBatch, LogConsumer, LogProducer, LogTopicSpec } from '../types.ts';
 import { Appender } from './appender.ts';
-import { EmbeddedBatch } from './batch.ts';
+import { EncodedBatch } from '../encoded-batch.ts';
 import { EmbeddedConsumer } from './consumer.ts';
 import { ConsumerGroup } from './consumer-group.ts';
 import { segmentsDeleted } from './metrics.ts';
@@ -135,7 +135,7 @@ export class EmbeddedTransport implements EmbeddedLogTransport {
       const slice = p.read(position, READ_TO_END_BATCH_RECORDS, 1024 * 1024);
       if (slice === null) break;
       const count = Math.min(slice.count, end - position);
-      await onBatch(new EmbeddedBatch(topic, partition, slice.firstOffset, slice.count, end, slice.encoded));
+      await onBatch(new EncodedBatch(topic, partition, slice.firstOffset, slice.firstOffset + slice.count - 1, slice.count, end, slice.encoded));
       position += slice.count;
       read += count;
     }

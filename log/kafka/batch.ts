@@ -1,9 +1,9 @@
 /**
- * A {@link FetchedBatch} built from librdkafka messages of one partition: the records are
- * framed once into one buffer (record-codec), which crosses to worker threads as is.
+ * Builds the {@link FetchedBatch} of librdkafka messages of one partition: the records are framed
+ * once into one buffer (record-codec), which crosses to worker threads as is.
  */
-import { RecordCursor, RecordsEncoder, type EncodedRecords } from '../record-codec.ts';
-import type { FetchedBatch, LogRecord } from '../types.ts';
+import { EncodedBatch } from '../encoded-batch.ts';
+import { RecordsEncoder } from '../record-codec.ts';
 
 /** The subset of a librdkafka message Herald reads. */
 export interface KafkaMessage {
@@ -15,39 +15,16 @@ export interface KafkaMessage {
   value: Buffer | null;
 }
 
-/** A batch of consecutive (read_committed, so possibly gapped) records of one partition. */
-export class KafkaBatch implements FetchedBatch {
-  readonly topic: string;
-  readonly partition: number;
-  readonly firstOffset: number;
-  readonly lastOffset: number;
-  readonly count: number;
-  readonly highWatermark: number;
-  readonly encoded: EncodedRecords;
-
-  /**
-   * @param messages at least one message, all of `topic`/`partition`, in offset order
-   * @param highWatermark log end offset known to the client (-1 when unknown: last + 1 is used)
-   */
-  constructor(messages: readonly KafkaMessage[], highWatermark: number, encoder: RecordsEncoder = new RecordsEncoder()) {
-    const first = messages[0]!;
-    const last = messages[messages.length - 1]!;
-    this.topic = first.topic;
-    this.partition = first.partition;
-    this.firstOffset = first.offset;
-    this.lastOffset = last.offset;
-    this.count = messages.length;
-    this.highWatermark = Math.max(highWatermark, last.offset + 1);
-    encoder.reset();
-    for (const m of messages) {
-      encoder.add(m.key ?? null, m.value ?? new Uint8Array(0), m.partition, m.timestamp ?? 0, m.offset);
-    }
-    this.encoded = encoder.finish();
-  }
-
-  /** Decodes the records; `key` and `value` are views into `encoded`. */
-  *records(): Iterable<LogRecord> {
-    const c = new RecordCursor(this.encoded);
-    while (c.next()) yield { topic: this.topic, partition: c.partition, offset: c.offset, timestamp: c.timestamp, key: c.keyBytes(), value: c.valueBytes() };
-  }
+/**
+ * @param messages at least one message, all of one topic and partition, in offset order
+ *   (read_committed: offsets may have gaps)
+ * @param highWatermark log end offset known to the client (-1 when unknown: last + 1 is used)
+ * @param encoder reused between batches to avoid allocation
+ */
+export function kafkaBatch(messages: readonly KafkaMessage[], highWatermark: number, encoder: RecordsEncoder = new RecordsEncoder()): EncodedBatch {
+  const first = messages[0]!;
+  const last = messages[messages.length - 1]!;
+  encoder.reset();
+  for (const m of messages) encoder.add(m.key ?? null, m.value ?? new Uint8Array(0), m.partition, m.timestamp ?? 0, m.offset);
+  return new EncodedBatch(first.topic, first.partition, first.offset, last.offset, messages.length, Math.max(highWatermark, last.offset + 1), encoder.finish());
 }

@@ -22,7 +22,8 @@ import { counter } from '../../core/metrics.ts';
 import { createImmediateOutput } from '../immediate-output.ts';
 import { RecordsEncoder, type EncodedRecords } from '../record-codec.ts';
 import type { BatchHandler, BatchOutput, ConsumerOptions, LogConsumer, LogProducer, PartitionLag, ProduceRecord, TopicPartition } from '../types.ts';
-import { KafkaBatch, type KafkaMessage } from './batch.ts';
+import type { EncodedBatch } from '../encoded-batch.ts';
+import { kafkaBatch, type KafkaMessage } from './batch.ts';
 import { call, loadKafkaClient, RD, type CooperativeConsumer, type RdKafkaError } from './client.ts';
 import type { ResolvedKafkaOptions } from './options.ts';
 import { connectClient } from './producer.ts';
@@ -303,7 +304,7 @@ export class KafkaLogConsumer implements LogConsumer {
       while (q.buffered.length > 0 && !q.revoking) {
         const take = q.buffered.slice(0, this.#o.maxBatchRecords);
         const hw = this.#highWatermark(q.tp);
-        const batch = new KafkaBatch(take, hw, this.#encoder);
+        const batch = kafkaBatch(take, hw, this.#encoder);
         try {
           await this.#handle(q, batch);
           attempt = 0;
@@ -333,7 +334,7 @@ export class KafkaLogConsumer implements LogConsumer {
     }
   }
 
-  async #handle(q: PartitionQueue, batch: KafkaBatch): Promise<void> {
+  async #handle(q: PartitionQueue, batch: EncodedBatch): Promise<void> {
     const committed: (() => Promise<void> | void)[] = [];
     const next = batch.lastOffset + 1;
     if (this.#txn !== null) {

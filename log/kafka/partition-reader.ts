@@ -5,7 +5,7 @@
  */
 import { HeraldError } from '../../core/errors.ts';
 import type { FetchedBatch } from '../types.ts';
-import { KafkaBatch, type KafkaMessage } from './batch.ts';
+import { kafkaBatch, type KafkaMessage } from './batch.ts';
 import { call, loadKafkaClient, RD, type RdKafkaError } from './client.ts';
 import type { ResolvedKafkaOptions } from './options.ts';
 import { connectClient } from './producer.ts';
@@ -58,7 +58,7 @@ export async function readPartitionToEnd(o: ResolvedKafkaOptions, topic: string,
       }
       const mine = messages.filter((m) => m.topic === topic && m.partition === partition && m.offset < w.highOffset);
       if (mine.length === 0) continue;
-      await onBatch(new KafkaBatch(mine, w.highOffset));
+      await onBatch(kafkaBatch(mine, w.highOffset));
       read += mine.length;
       next = mine[mine.length - 1]!.offset + 1;
     }

@@ -1,12 +1,13 @@
 /**
- * The {@link FetchedBatch} handed to consumer handlers: a slice of segment bytes (record-codec
- * framing, offsets and timestamps stamped) in a buffer that owns its ArrayBuffer, decoded lazily.
+ * The {@link FetchedBatch} handed to consumer handlers by every transport: records in the
+ * record-codec framing (offsets and timestamps stamped) in a buffer that owns its ArrayBuffer,
+ * decoded lazily. Embedded: a slice of segment bytes; Kafka: librdkafka messages framed once.
  */
-import { RecordCursor, type EncodedRecords } from '../record-codec.ts';
-import type { FetchedBatch, LogRecord } from '../types.ts';
+import { RecordCursor, type EncodedRecords } from './record-codec.ts';
+import type { FetchedBatch, LogRecord } from './types.ts';
 
 /** A fetched batch of one partition. */
-export class EmbeddedBatch implements FetchedBatch {
+export class EncodedBatch implements FetchedBatch {
   readonly topic: string;
   readonly partition: number;
   readonly firstOffset: number;
@@ -15,11 +16,15 @@ export class EmbeddedBatch implements FetchedBatch {
   readonly highWatermark: number;
   readonly encoded: EncodedRecords;
 
-  constructor(topic: string, partition: number, firstOffset: number, count: number, highWatermark: number, encoded: EncodedRecords) {
+  /**
+   * @param lastOffset offset of the last record (Kafka's read_committed batches may have gaps:
+   *   transaction markers and aborted records occupy offsets)
+   */
+  constructor(topic: string, partition: number, firstOffset: number, lastOffset: number, count: number, highWatermark: number, encoded: EncodedRecords) {
     this.topic = topic;
     this.partition = partition;
     this.firstOffset = firstOffset;
-    this.lastOffset = firstOffset + count - 1;
+    this.lastOffset = lastOffset;
     this.count = count;
     this.highWatermark = highWatermark;
     this.encoded = encoded;
