@@ -63,4 +63,6 @@ export interface CooperativeConsumer {
   incrementalAssign(tps: { topic: string; partition: number }[]): void;
   incrementalUnassign(tps: { topic: string; partition: number }[]): void;
   assignmentLost(): boolean;
+  /** consume(n): the timeout bounds the wait for the first message only, not each message. */
+  setDefaultIsTimeoutOnlyForFirstMessage(on: boolean): void;
 }

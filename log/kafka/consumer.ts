@@ -127,6 +127,9 @@ export class KafkaLogConsumer implements LogConsumer {
     ) as RdConsumer;
     this.#rd.on('event.error', (err) => this.#log.warn({ err }, 'kafka consumer error'));
     this.#rd.setDefaultConsumeTimeout(POLL_MS);
+    // consume(n) otherwise applies the timeout per message: a trickle of records would keep one
+    // call waiting for n of them (measured: 3.3 s per call at 300 records/s; 4 ms with this).
+    this.#rd.setDefaultIsTimeoutOnlyForFirstMessage(true);
   }
 
   /**

@@ -6,7 +6,7 @@
 import { HeraldError } from '../../core/errors.ts';
 import type { FetchedBatch } from '../types.ts';
 import { kafkaBatch, type KafkaMessage } from './batch.ts';
-import { call, loadKafkaClient, RD, type RdKafkaError } from './client.ts';
+import { call, loadKafkaClient, RD, type CooperativeConsumer, type RdKafkaError } from './client.ts';
 import type { ResolvedKafkaOptions } from './options.ts';
 import { connectClient } from './producer.ts';
 
@@ -33,7 +33,7 @@ export async function readPartitionToEnd(o: ResolvedKafkaOptions, topic: string,
       ...o.extra,
     },
     {},
-  );
+  ) as InstanceType<typeof KafkaConsumer> & CooperativeConsumer;
   await connectClient(c, o, `restoring ${topic}/${partition}`);
   try {
     const w = await call<{ highOffset: number; lowOffset: number }>((cb) => c.queryWatermarkOffsets(topic, partition, o.requestTimeoutMs, cb));
@@ -44,6 +44,7 @@ export async function readPartitionToEnd(o: ResolvedKafkaOptions, topic: string,
     });
     c.assign([{ topic, partition, offset: OFFSET_BEGINNING }]);
     c.setDefaultConsumeTimeout(100);
+    c.setDefaultIsTimeoutOnlyForFirstMessage(true);
     let read = 0;
     let next = w.lowOffset;
     const deadline = Date.now() + o.requestTimeoutMs * 4;
