@@ -9,9 +9,15 @@
 #                                                 org.apache.kafka.tools.TopicCommand --list
 #                                                 --bootstrap-server 127.0.0.1:9092
 #
-# Services: kafka (Apache Kafka, KRaft, single broker+controller on 127.0.0.1).
+# Services, all listening on 127.0.0.1 only:
+#   kafka    Apache Kafka, KRaft, single broker+controller
+#   redis    Redis from Debian's redis-server package; data kept in an append-only file
+#   mariadb  MariaDB from Debian's mariadb-server package; database `herald` and user
+#            herald/herald, who may also create databases named herald_*
 # Jars, data and logs live in ${HERALD_SERVICES_DIR:-$HOME/.cache/herald-services}/<name>/,
-# outside the work tree. Jars come from Maven Central through scripts/services/<name>/pom.xml.
+# outside the work tree. Jars come from Maven Central through scripts/services/<name>/pom.xml;
+# missing Debian packages are installed with apt-get (as root, or through sudo -n). Redis and
+# MariaDB run as our own processes with our own config and data, never as the system service.
 #
 # Environment:
 #   HERALD_SERVICES_DIR            cache root (default $HOME/.cache/herald-services)
@@ -19,6 +25,10 @@
 #   HERALD_KAFKA_CONTROLLER_PORT   KRaft controller port (default broker port + 1)
 #   HERALD_KAFKA_START_TIMEOUT     seconds `up` waits for the broker (default 120)
 #   JAVA_HOME                      java to run (default: java on PATH)
+#   HERALD_REDIS_PORT              Redis port (default 6379)
+#   HERALD_REDIS_START_TIMEOUT     seconds `up` waits for Redis (default 30)
+#   HERALD_MYSQL_PORT              MariaDB port (default 3306)
+#   HERALD_MYSQL_START_TIMEOUT     seconds `up` waits for MariaDB (default 60)
 #
 # Adding a service NAME: append it to KNOWN_SERVICES and define NAME_up, NAME_down (gets
 # "purge" or ""), NAME_status (prints one line, returns 0 when running), NAME_env (prints
@@ -28,7 +38,7 @@ set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SERVICES_DIR=${HERALD_SERVICES_DIR:-$HOME/.cache/herald-services}
-KNOWN_SERVICES=(kafka)
+KNOWN_SERVICES=(kafka redis mariadb)
 
 say() { printf 'services: %s\n' "$*"; }
 warn() { printf 'services: %s\n' "$*" >&2; }
@@ -94,6 +104,73 @@ with_lock() {
     flock -w 300 9 || die "timed out waiting for the $name lock ($SERVICES_DIR/$name/.lock)"
     "$@"
   )
+}
+
+# find_bin NAME: print the path of an installed program (daemons live in /usr/sbin, which is
+# not on every user's PATH); fail if there is none.
+find_bin() {
+  PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin command -v "$1" 2>/dev/null
+}
+
+# ensure_debs NAME "PROG..." PKG...: when any of the programs is missing, install the Debian
+# packages with apt-get, quietly (output in NAME's logs/apt.log). Package scripts must not start
+# the distribution's own instance, which would take our port: unless the machine already has a
+# /usr/sbin/policy-rc.d (Docker images do), one that denies every start is in place meanwhile.
+ensure_debs() {
+  local name=$1 progs=$2 p missing="" log rc=0 sudo=() policy=/usr/sbin/policy-rc.d own_policy=""
+  shift 2
+  for p in $progs; do
+    find_bin "$p" >/dev/null || missing+=" $p"
+  done
+  [[ -z $missing ]] && return 0
+  command -v apt-get >/dev/null 2>&1 \
+    || die "$name: missing$missing and no apt-get here: install $* by hand"
+  if ((EUID != 0)); then
+    if ! { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then
+      die "$name: missing$missing; run as root or: sudo apt-get install $*"
+    fi
+    sudo=(sudo -n)
+  fi
+  log=$SERVICES_DIR/$name/logs/apt.log
+  mkdir -p "${log%/*}"
+  say "$name: missing$missing; installing Debian packages: $* (log: $log)"
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\n# Temporary, from herald scripts/services.sh\nexit 101\n' \
+      | ${sudo[@]+"${sudo[@]}"} tee "$policy" >/dev/null \
+      && ${sudo[@]+"${sudo[@]}"} chmod 755 "$policy" && own_policy=$policy
+  fi
+  {
+    ${sudo[@]+"${sudo[@]}"} apt-get -q update \
+      && ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get -q -y \
+        -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef \
+        -o Dpkg::Options::=--force-confold --no-install-recommends install "$@"
+  } >"$log" 2>&1 || rc=$?
+  if [[ -n $own_policy ]]; then ${sudo[@]+"${sudo[@]}"} rm -f "$own_policy"; fi
+  if ((rc != 0)); then
+    tail -n 20 "$log" >&2
+    die "$name: apt-get install $* failed (full output: $log)"
+  fi
+  for p in "$@"; do
+    say "$name: installed $p $(dpkg-query -W -f='${Version}' "$p" 2>/dev/null)"
+  done
+  for p in $progs; do
+    find_bin "$p" >/dev/null || die "$name: $p still missing after installing $*"
+  done
+}
+
+# start_bg PIDFILE LOGFILE CMD...: start CMD detached. setsid: own session, so a Ctrl-C or the
+# end of the calling shell does not reach it. The inner bash writes its pid, then execs CMD under
+# that same pid. 9>&-: the service must not inherit the lock taken by with_lock.
+start_bg() {
+  local pidfile=$1 log=$2 i
+  shift 2
+  rm -f "$pidfile"
+  # shellcheck disable=SC2016 # $$/$0/$@ expand in the inner shell
+  setsid bash -c 'echo "$$" >"$0"; exec "$@"' "$pidfile" "$@" </dev/null >>"$log" 2>&1 9>&- &
+  for ((i = 0; i < 50; i++)); do
+    [[ -s $pidfile ]] && return 0
+    sleep 0.1
+  done
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -339,6 +416,296 @@ kafka_status() {
 
 kafka_env() {
   echo "export HERALD_KAFKA_BROKERS=$KAFKA_BROKERS"
+}
+
+# ---------------------------------------------------------------------------------------------
+# redis: Debian's redis-server, our own instance (generated config, AOF persistence).
+
+REDIS_HOST=127.0.0.1
+REDIS_PORT=${HERALD_REDIS_PORT:-6379}
+REDIS_START_TIMEOUT=${HERALD_REDIS_START_TIMEOUT:-30}
+REDIS_HOME=$SERVICES_DIR/redis
+REDIS_DATA=$REDIS_HOME/data
+REDIS_LOGS=$REDIS_HOME/logs
+REDIS_PIDFILE=$REDIS_HOME/redis.pid
+REDIS_CONF=$REDIS_HOME/redis.conf
+REDIS_URL=redis://$REDIS_HOST:$REDIS_PORT
+
+# Redis rewrites its process title; the template in redis.conf keeps the config path in it.
+redis_pid() { pid_of "$REDIS_PIDFILE" "$REDIS_CONF"; }
+
+redis_ping() {
+  local cli out
+  cli=$(find_bin redis-cli) || return 1
+  out=$(timeout 3 "$cli" -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>/dev/null) || return 1
+  [[ $out == PONG ]]
+}
+
+redis_write_config() {
+  mkdir -p "$REDIS_DATA" "$REDIS_LOGS"
+  cat >"$REDIS_CONF.tmp" <<CONF
+# Generated by scripts/services.sh on every \`up redis\`; edit the script, not this file.
+bind $REDIS_HOST
+port $REDIS_PORT
+# Loopback only and no password: protected mode would refuse nothing we accept anyway.
+protected-mode no
+daemonize no
+supervised no
+proc-title-template "{title} {listen-addr} {server-mode} {config-file}"
+logfile $REDIS_LOGS/redis.log
+loglevel notice
+always-show-logo no
+dir $REDIS_DATA
+# A restarted Redis keeps its data: append-only file, fsync once a second.
+appendonly yes
+appendfsync everysec
+appenddirname appendonly
+save ""
+CONF
+  mv "$REDIS_CONF.tmp" "$REDIS_CONF"
+}
+
+redis_log_tail() {
+  local f
+  for f in "$REDIS_LOGS/redis.out" "$REDIS_LOGS/redis.log"; do
+    [[ -s $f ]] || continue
+    warn "---- last lines of $f ----"
+    tail -n 20 "$f" >&2
+  done
+}
+
+redis_up() {
+  local pid server start
+  if pid=$(redis_pid); then
+    if redis_ping; then
+      say "redis: already running (pid $pid, $REDIS_URL)"
+      return 0
+    fi
+    die "redis: pid $pid is alive but $REDIS_HOST:$REDIS_PORT does not answer PING; see $REDIS_LOGS (or: $0 down redis)"
+  fi
+  rm -f "$REDIS_PIDFILE"
+  if port_open "$REDIS_HOST" "$REDIS_PORT"; then
+    die "redis: $REDIS_HOST:$REDIS_PORT is taken by a process this script did not start (the system redis-server? stop it, or set HERALD_REDIS_PORT)"
+  fi
+  ensure_debs redis "redis-server redis-cli" redis-server redis-tools
+  server=$(find_bin redis-server)
+  redis_write_config
+
+  say "redis: starting on $REDIS_HOST:$REDIS_PORT"
+  start=$SECONDS
+  start_bg "$REDIS_PIDFILE" "$REDIS_LOGS/redis.out" "$server" "$REDIS_CONF"
+  while ((SECONDS - start < REDIS_START_TIMEOUT)); do
+    if ! pid=$(redis_pid); then
+      redis_log_tail
+      rm -f "$REDIS_PIDFILE"
+      die "redis: the server exited during startup (logs: $REDIS_LOGS)"
+    fi
+    if redis_ping; then
+      say "redis: up (pid $pid, $REDIS_URL) in $((SECONDS - start)) s"
+      return 0
+    fi
+    sleep 0.1
+  done
+  redis_log_tail
+  die "redis: no PONG from $REDIS_HOST:$REDIS_PORT after ${REDIS_START_TIMEOUT} s (pid $pid still running; logs: $REDIS_LOGS)"
+}
+
+redis_down() {
+  local purge=$1 pid
+  if pid=$(redis_pid); then
+    say "redis: stopping (pid $pid)"
+    stop_pid "$pid" redis
+    say "redis: stopped"
+  else
+    say "redis: not running"
+  fi
+  rm -f "$REDIS_PIDFILE"
+  if [[ $purge == purge ]]; then
+    rm -rf "$REDIS_DATA"
+    say "redis: data purged ($REDIS_DATA)"
+  fi
+}
+
+redis_status() {
+  local pid
+  if pid=$(redis_pid); then
+    if redis_ping; then
+      say "redis: running (pid $pid, $REDIS_URL)"
+      return 0
+    fi
+    say "redis: not answering (pid $pid alive, $REDIS_HOST:$REDIS_PORT silent)"
+    return 1
+  fi
+  say "redis: stopped"
+  return 1
+}
+
+redis_env() {
+  echo "export HERALD_REDIS_URL=$REDIS_URL"
+}
+
+# ---------------------------------------------------------------------------------------------
+# mariadb: Debian's mariadb-server, our own instance (--no-defaults: /etc/mysql is ignored).
+
+MARIADB_HOST=127.0.0.1
+MARIADB_PORT=${HERALD_MYSQL_PORT:-3306}
+MARIADB_START_TIMEOUT=${HERALD_MYSQL_START_TIMEOUT:-60}
+MARIADB_HOME=$SERVICES_DIR/mariadb
+MARIADB_DATA=$MARIADB_HOME/data
+MARIADB_LOGS=$MARIADB_HOME/logs
+MARIADB_SOCK=$MARIADB_HOME/mysqld.sock
+MARIADB_PIDFILE=$MARIADB_HOME/mariadb.pid
+MARIADB_INIT_MARK=$MARIADB_DATA/.herald-initialized
+MARIADB_URL=mysql://herald:herald@$MARIADB_HOST:$MARIADB_PORT/herald
+
+mariadb_pid() { pid_of "$MARIADB_PIDFILE" "--datadir=$MARIADB_DATA "; }
+
+# As root, mariadbd refuses to start unless told to run as root.
+mariadb_user_args() {
+  if ((EUID == 0)); then printf '%s\n' --user=root; fi
+}
+
+# Instant probe: the server answers on its socket.
+mariadb_ping() {
+  local admin
+  admin=$(find_bin mariadb-admin) || return 1
+  timeout 3 "$admin" --no-defaults --socket="$MARIADB_SOCK" -uroot --connect-timeout=2 ping \
+    >/dev/null 2>&1
+}
+
+# Real readiness: user herald runs a query over TCP.
+mariadb_healthy() {
+  local client out
+  client=$(find_bin mariadb) || return 1
+  out=$(MYSQL_PWD=herald timeout 5 "$client" --no-defaults -h"$MARIADB_HOST" -P"$MARIADB_PORT" \
+    --protocol=tcp --connect-timeout=3 -uherald -N -B -e 'SELECT 1' herald 2>/dev/null) || return 1
+  [[ $out == 1 ]]
+}
+
+# Create the system tables once. The mark is written last, so an interrupted run starts over.
+mariadb_init_db() {
+  local user_args
+  [[ -f $MARIADB_INIT_MARK ]] && return 0
+  mapfile -t user_args < <(mariadb_user_args)
+  say "mariadb: initialising $MARIADB_DATA"
+  rm -rf "$MARIADB_DATA"
+  mkdir -p "$MARIADB_DATA" "$MARIADB_LOGS"
+  if ! "$(find_bin mariadb-install-db)" --no-defaults --datadir="$MARIADB_DATA" \
+    --auth-root-authentication-method=normal --skip-test-db ${user_args[@]+"${user_args[@]}"} \
+    >"$MARIADB_LOGS/install-db.log" 2>&1; then
+    tail -n 20 "$MARIADB_LOGS/install-db.log" >&2
+    die "mariadb: mariadb-install-db failed (full output: $MARIADB_LOGS/install-db.log)"
+  fi
+  : >"$MARIADB_INIT_MARK"
+}
+
+# Idempotent: database herald, user herald (TCP from 127.0.0.1 and the socket), which may also
+# create and drop the per-run databases herald_* of the tests. No anonymous users. Runs as the
+# passwordless root@localhost, over our socket.
+mariadb_setup_sql() {
+  timeout 30 "$(find_bin mariadb)" --no-defaults --socket="$MARIADB_SOCK" -uroot <<'SQL'
+DELETE FROM mysql.global_priv WHERE User = '';
+FLUSH PRIVILEGES;
+CREATE DATABASE IF NOT EXISTS herald;
+CREATE USER IF NOT EXISTS 'herald'@'127.0.0.1' IDENTIFIED BY 'herald';
+CREATE USER IF NOT EXISTS 'herald'@'localhost' IDENTIFIED BY 'herald';
+ALTER USER 'herald'@'127.0.0.1' IDENTIFIED BY 'herald';
+ALTER USER 'herald'@'localhost' IDENTIFIED BY 'herald';
+GRANT ALL PRIVILEGES ON herald.* TO 'herald'@'127.0.0.1', 'herald'@'localhost';
+GRANT ALL PRIVILEGES ON `herald\_%`.* TO 'herald'@'127.0.0.1', 'herald'@'localhost';
+SQL
+}
+
+mariadb_log_tail() {
+  local f
+  for f in "$MARIADB_LOGS/mariadb.out" "$MARIADB_LOGS/mariadb.err"; do
+    [[ -s $f ]] || continue
+    warn "---- last lines of $f ----"
+    tail -n 20 "$f" >&2
+  done
+}
+
+mariadb_up() {
+  local pid start user_args
+  if pid=$(mariadb_pid); then
+    if mariadb_healthy; then
+      say "mariadb: already running (pid $pid, $MARIADB_HOST:$MARIADB_PORT)"
+      return 0
+    fi
+    die "mariadb: pid $pid is alive but user herald gets no answer on $MARIADB_HOST:$MARIADB_PORT; see $MARIADB_LOGS (or: $0 down mariadb)"
+  fi
+  rm -f "$MARIADB_PIDFILE"
+  if port_open "$MARIADB_HOST" "$MARIADB_PORT"; then
+    die "mariadb: $MARIADB_HOST:$MARIADB_PORT is taken by a process this script did not start (the system mariadb/mysql? stop it, or set HERALD_MYSQL_PORT)"
+  fi
+  # A Unix socket path is limited to 108 bytes.
+  ((${#MARIADB_SOCK} < 100)) \
+    || die "mariadb: socket path $MARIADB_SOCK is too long (set a shorter HERALD_SERVICES_DIR)"
+  ensure_debs mariadb "mariadbd mariadb-install-db mariadb mariadb-admin" \
+    mariadb-server mariadb-client
+  mariadb_init_db
+  mapfile -t user_args < <(mariadb_user_args)
+
+  say "mariadb: starting on $MARIADB_HOST:$MARIADB_PORT"
+  start=$SECONDS
+  rm -f "$MARIADB_SOCK"
+  # utf8mb4 as Debian's own config has it (the compiled-in default is latin1).
+  start_bg "$MARIADB_PIDFILE" "$MARIADB_LOGS/mariadb.out" \
+    "$(find_bin mariadbd)" --no-defaults --datadir="$MARIADB_DATA" --socket="$MARIADB_SOCK" \
+    --port="$MARIADB_PORT" --bind-address="$MARIADB_HOST" --pid-file="$MARIADB_PIDFILE" \
+    --log-error="$MARIADB_LOGS/mariadb.err" ${user_args[@]+"${user_args[@]}"} \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci
+  while ((SECONDS - start < MARIADB_START_TIMEOUT)); do
+    if ! pid=$(mariadb_pid); then
+      mariadb_log_tail
+      rm -f "$MARIADB_PIDFILE"
+      die "mariadb: the server exited during startup (logs: $MARIADB_LOGS)"
+    fi
+    if mariadb_ping; then
+      mariadb_setup_sql || die "mariadb: creating database and user herald failed"
+      if mariadb_healthy; then
+        say "mariadb: up (pid $pid, $MARIADB_HOST:$MARIADB_PORT) in $((SECONDS - start)) s"
+        return 0
+      fi
+    fi
+    sleep 0.2
+  done
+  mariadb_log_tail
+  die "mariadb: no answer to user herald on $MARIADB_HOST:$MARIADB_PORT after ${MARIADB_START_TIMEOUT} s (pid $pid still running; logs: $MARIADB_LOGS)"
+}
+
+mariadb_down() {
+  local purge=$1 pid
+  if pid=$(mariadb_pid); then
+    say "mariadb: stopping (pid $pid)"
+    stop_pid "$pid" mariadb
+    say "mariadb: stopped"
+  else
+    say "mariadb: not running"
+  fi
+  rm -f "$MARIADB_PIDFILE"
+  if [[ $purge == purge ]]; then
+    rm -rf "$MARIADB_DATA"
+    say "mariadb: data purged ($MARIADB_DATA)"
+  fi
+}
+
+mariadb_status() {
+  local pid
+  if pid=$(mariadb_pid); then
+    if mariadb_healthy; then
+      say "mariadb: running (pid $pid, $MARIADB_HOST:$MARIADB_PORT)"
+      return 0
+    fi
+    say "mariadb: not answering (pid $pid alive, no reply to user herald on $MARIADB_HOST:$MARIADB_PORT)"
+    return 1
+  fi
+  say "mariadb: stopped"
+  return 1
+}
+
+mariadb_env() {
+  echo "export HERALD_MYSQL_URL=$MARIADB_URL"
 }
 
 # ---------------------------------------------------------------------------------------------
