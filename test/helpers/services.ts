@@ -33,3 +33,43 @@ export function isolatedTopology(dir: string, prefix: string = uniqueName('it'))
   fs.writeFileSync(file, text.replace(/\bherald\.(publish|user|dlq|fanout|edge)\b/g, `${prefix}.$1`));
   return file;
 }
+
+/** The test MariaDB/MySQL (HERALD_MYSQL_URL, user with rights on `herald_%` databases). @throws Error when unset */
+export function mysqlUrl(): string {
+  const url = process.env.HERALD_MYSQL_URL;
+  if (!url) throw new Error('HERALD_MYSQL_URL is not set. Run `npm run test:integration` (it starts MariaDB with scripts/services.sh), or `scripts/services.sh up mariadb && eval "$(scripts/services.sh env)"` first.');
+  return url;
+}
+
+/** The test Redis (HERALD_REDIS_URL). @throws Error when unset */
+export function redisUrl(): string {
+  const url = process.env.HERALD_REDIS_URL;
+  if (!url) throw new Error('HERALD_REDIS_URL is not set. Run `npm run test:integration` (it starts Redis with scripts/services.sh), or `scripts/services.sh up redis && eval "$(scripts/services.sh env)"` first.');
+  return url;
+}
+
+/**
+ * Creates `n` empty databases named herald_<random>_<i> on the test server.
+ * @returns their URLs and a function that drops them
+ */
+export async function freshMysqlDatabases(n: number): Promise<{ urls: string[]; drop: () => Promise<void> }> {
+  const mysql = await import('mysql2/promise');
+  const base = new URL(mysqlUrl());
+  const admin = await mysql.createConnection({ uri: base.toString() });
+  const names = Array.from({ length: n }, (_, i) => `herald_${randomUUID().slice(0, 8)}_${i}`);
+  for (const name of names) await admin.query(`CREATE DATABASE \`${name}\``);
+  await admin.end();
+  const urls = names.map((name) => {
+    const u = new URL(base.toString());
+    u.pathname = `/${name}`;
+    return u.toString();
+  });
+  return {
+    urls,
+    drop: async () => {
+      const c = await mysql.createConnection({ uri: base.toString() });
+      for (const name of names) await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await c.end();
+    },
+  };
+}
