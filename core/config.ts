@@ -33,6 +33,13 @@ export interface HeraldConfig {
    */
   sharedStoreDir: string;
   /**
+   * MySQL shards of the subscription store (kafka profile), one connection URL each, in shard-map
+   * order; empty: SQLite in the shared store dir.
+   */
+  mysqlShards: string[];
+  /** Redis (kafka profile): subscription cache, edge partition ownership; empty: none / SQLite. */
+  redisUrl: string;
+  /**
    * URL other edges redirect a user's stream to when this edge owns the user's partition
    * (kafka profile); default `http://<host>:<port>` as bound.
    */
@@ -68,6 +75,8 @@ export const DEFAULTS = {
   kafkaBrokers: '127.0.0.1:9092',
   sharedStoreDir: '',
   advertisedUrl: '',
+  mysqlShards: [] as string[],
+  redisUrl: '',
   dataDir: './data',
   topologyFile: 'jobs/notifications.topology.yaml',
   retentionDays: 7, // days
@@ -115,6 +124,23 @@ export const SETTINGS: readonly SettingSpec[] = [
     flag: '--kafka-brokers',
     parse: (raw) => (/^[^\s,]+:\d{1,5}(,[^\s,]+:\d{1,5})*$/.test(raw.trim()) ? raw.trim() : undefined),
     accepts: 'a comma-separated list of host:port, e.g. 127.0.0.1:9092',
+  },
+  {
+    key: 'mysqlShards',
+    env: 'HERALD_MYSQL_SHARDS',
+    flag: '--mysql-shards',
+    parse: (raw) => {
+      const urls = raw.split(',').map((u) => u.trim()).filter((u) => u !== '');
+      return urls.length > 0 && urls.every((u) => /^mysql:\/\/[^\s/]+\/[A-Za-z0-9_]+$/.test(u)) ? urls : undefined;
+    },
+    accepts: 'a comma-separated list of mysql://user:password@host:port/database URLs, one per shard',
+  },
+  {
+    key: 'redisUrl',
+    env: 'HERALD_REDIS_URL',
+    flag: '--redis-url',
+    parse: (raw) => (/^rediss?:\/\/[^\s]+$/.test(raw.trim()) ? raw.trim() : undefined),
+    accepts: 'a redis://host:port[/db] URL',
   },
   { key: 'sharedStoreDir', env: 'HERALD_SHARED_STORE_DIR', flag: '--shared-store-dir', parse: nonEmpty, accepts: 'a directory path' },
   {

@@ -60,7 +60,15 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
   const userLog = topology.stages.find((s) => s.role === 'edge')?.source.log;
   const profile: Profile =
     config.profile === 'kafka'
-      ? await openKafkaProfile({ brokers: config.kafkaBrokers, dataDir: config.dataDir, sharedStoreDir: config.sharedStoreDir, durability: config.durability, userLog: userLog ?? 'herald.user' })
+      ? await openKafkaProfile({
+          brokers: config.kafkaBrokers,
+          dataDir: config.dataDir,
+          sharedStoreDir: config.sharedStoreDir,
+          durability: config.durability,
+          userLog: userLog ?? 'herald.user',
+          mysqlShards: config.mysqlShards,
+          redisUrl: config.redisUrl,
+        })
       : await openEmbeddedProfile(config.dataDir, retentionMs, config.durability, userLog);
   // Kafka: each job stage with dedup state changelogs its confirm store (restored on assignment).
   const changelogs = new Map<string, LogTopicSpec>();

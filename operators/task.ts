@@ -10,7 +10,8 @@ import type { CompiledStage } from '../topology/types.ts';
 
 /** How a worker opens the stores operators need (workers open their own connections once). */
 export interface StoreSpecs {
-  subscriptions: { kind: 'sqlite'; path: string };
+  /** SQLite file, or MySQL shards (one URL each) with an optional Redis cache in front. */
+  subscriptions: { kind: 'sqlite'; path: string } | { kind: 'mysql'; shards: string[]; redisUrl?: string };
   dedup: { kind: 'sqlite'; path: string };
 }
 

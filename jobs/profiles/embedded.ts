@@ -35,6 +35,7 @@ export async function openEmbeddedProfile(
       kind: 'embedded',
       transport,
       ...stores,
+      subscriptions: stores.subscriptions!,
       async close() {
         await transport.close();
         await stores.close();

@@ -15,6 +15,9 @@ import { createKafkaTransport } from '../../log/kafka/index.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import type { Profile } from './profile.ts';
 import { openSqliteStores } from './sqlite-stores.ts';
+import { openNetworkSubscriptionStore } from '../../stores/network-subscriptions.ts';
+import { connectRedis } from '../../stores/redis/client.ts';
+import { RedisOwnershipStore } from '../../stores/redis/ownership-store.ts';
 
 /**
  * This instance's id, kept in `<dataDir>/instance-id` so it survives restarts: it names the
@@ -43,6 +46,10 @@ export interface KafkaProfileOptions {
   durability: 'process' | 'machine';
   /** The user log topic: a user's inbox shard follows its partition there. */
   userLog: string;
+  /** MySQL shard URLs for subscriptions; empty: SQLite in `sharedStoreDir`. */
+  mysqlShards?: readonly string[];
+  /** Redis for the subscription cache and edge ownership; empty: SQLite ownership, no cache. */
+  redisUrl?: string;
 }
 
 /**
@@ -54,17 +61,51 @@ export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile>
   const lock = lockDataDir(o.dataDir);
   try {
     const transport = createKafkaTransport({ brokers: o.brokers, instanceId: instanceIdOf(o.dataDir) });
-    const stores = await openSqliteStores({ sharedDir: o.sharedStoreDir, localDir: path.join(o.dataDir, 'stores'), durability: o.durability, transport, userLog: o.userLog, ownership: true });
-    return {
-      kind: 'kafka',
+    const useMysql = (o.mysqlShards?.length ?? 0) > 0;
+    const stores = await openSqliteStores({
+      sharedDir: o.sharedStoreDir,
+      localDir: path.join(o.dataDir, 'stores'),
+      durability: o.durability,
       transport,
-      ...stores,
-      async close() {
-        await transport.close();
-        await stores.close();
-        lock.release();
-      },
-    };
+      userLog: o.userLog,
+      ownership: !o.redisUrl,
+      subscriptions: !useMysql,
+    });
+    const closers: (() => Promise<void>)[] = [];
+    try {
+      let subscriptions = stores.subscriptions;
+      let storeSpecs = stores.storeSpecs;
+      if (useMysql) {
+        const shards = [...o.mysqlShards!];
+        subscriptions = await openNetworkSubscriptionStore({ shards, redisUrl: o.redisUrl || undefined });
+        closers.push(() => subscriptions!.close());
+        storeSpecs = { ...storeSpecs, subscriptions: { kind: 'mysql', shards, ...(o.redisUrl ? { redisUrl: o.redisUrl } : {}) } };
+      }
+      let ownership = stores.ownership;
+      if (o.redisUrl) {
+        const redis = connectRedis({ url: o.redisUrl });
+        closers.push(async () => void redis.disconnect());
+        ownership = new RedisOwnershipStore(redis);
+      }
+      return {
+        kind: 'kafka',
+        transport,
+        ...stores,
+        subscriptions: subscriptions!,
+        ownership,
+        storeSpecs,
+        async close() {
+          await transport.close();
+          for (const c of closers) await c();
+          await stores.close();
+          lock.release();
+        },
+      };
+    } catch (err) {
+      for (const c of closers) await c().catch(() => {});
+      await stores.close();
+      throw err;
+    }
   } catch (err) {
     lock.release();
     throw err;

@@ -35,10 +35,14 @@ export interface SqliteStoresOptions {
   userLog: string;
   /** Open the edge partition-ownership store (kafka profile). */
   ownership: boolean;
+  /** Open the subscription store (false when MySQL holds subscriptions). Default true. */
+  subscriptions?: boolean;
 }
 
 /** The store part of a {@link Profile}, and how to close it. */
-export type SqliteStores = Pick<Profile, 'subscriptions' | 'inbox' | 'dedup' | 'idempotency' | 'ownership' | 'storeSpecs' | 'createInboxWriters'> & {
+export type SqliteStores = Pick<Profile, 'inbox' | 'dedup' | 'idempotency' | 'ownership' | 'storeSpecs' | 'createInboxWriters'> & {
+  /** Null when `subscriptions: false`. */
+  subscriptions: Profile['subscriptions'] | null;
   close(): Promise<void>;
 };
 
@@ -53,7 +57,7 @@ export async function openSqliteStores(o: SqliteStoresOptions): Promise<SqliteSt
   const local = (name: string) => path.join(o.localDir, name);
   // `process`: commits reach the OS (survive kill -9); `machine`: fsynced (survive power loss).
   const synchronous = o.durability === 'machine' ? 'FULL' : 'OFF';
-  const subscriptions = await openSqliteSubscriptionStore({ path: shared('subscriptions.db'), synchronous });
+  const subscriptions = o.subscriptions === false ? null : await openSqliteSubscriptionStore({ path: shared('subscriptions.db'), synchronous });
   const inboxFile = (shard: number) => shared(`inbox-${shard}-of-${INBOX_SHARDS}.db`);
   const shards = await Promise.all(Array.from({ length: INBOX_SHARDS }, (_, s) => openSqliteInboxStore({ path: inboxFile(s), synchronous })));
   // The partition count is read when first needed: the topic is created after the profile opens.
@@ -73,7 +77,7 @@ export async function openSqliteStores(o: SqliteStoresOptions): Promise<SqliteSt
       dedup: { kind: 'sqlite', path: local('dedup.db') },
     },
     async close() {
-      await Promise.all([subscriptions.close(), inbox.close(), dedup.close(), idempotency.close(), ownership?.close()]);
+      await Promise.all([subscriptions?.close(), inbox.close(), dedup.close(), idempotency.close(), ownership?.close()]);
     },
   };
 }

@@ -16,6 +16,11 @@ interface SqliteStoresModule {
   openSqliteDedupStore(options: { path: string; readonly: boolean }): DedupStore | Promise<DedupStore>;
 }
 
+/** What stores/network-subscriptions.ts exports (MySQL shards + optional Redis cache). */
+interface NetworkSubscriptionsModule {
+  openNetworkSubscriptionStore(o: { shards: string[]; redisUrl?: string; migrate: boolean; connectionsPerShard: number }): Promise<SubscriptionStore>;
+}
+
 /** A module that replaces the factory (`storesModule` of the operator pool). */
 export interface StoresModule {
   openStores(specs: StoreSpecs): OperatorStores | Promise<OperatorStores>;
@@ -29,11 +34,18 @@ export interface StoresModule {
 export async function openStores(specs: StoreSpecs, storesModule?: string): Promise<OperatorStores> {
   try {
     if (storesModule !== undefined) return await ((await import(storesModule)) as StoresModule).openStores(specs);
-    if (specs.subscriptions.kind !== 'sqlite' || specs.dedup.kind !== 'sqlite') {
-      throw new HeraldError('HERALD_STORE_FAILED', `no store factory for kinds ${specs.subscriptions.kind}/${specs.dedup.kind}`);
-    }
+    if (specs.dedup.kind !== 'sqlite') throw new HeraldError('HERALD_STORE_FAILED', `no dedup store factory for kind ${String(specs.dedup.kind)}`);
     const sqlite = (await import(new URL('../../stores/sqlite/index.ts', import.meta.url).href)) as SqliteStoresModule;
-    const subscriptions = await sqlite.openSqliteSubscriptionStore({ path: specs.subscriptions.path, readonly: true });
+    const subs = specs.subscriptions;
+    const subscriptions =
+      subs.kind === 'sqlite'
+        ? await sqlite.openSqliteSubscriptionStore({ path: subs.path, readonly: true })
+        : await ((await import(new URL('../../stores/network-subscriptions.ts', import.meta.url).href)) as NetworkSubscriptionsModule).openNetworkSubscriptionStore({
+            shards: subs.shards,
+            redisUrl: subs.redisUrl,
+            migrate: false,
+            connectionsPerShard: 2,
+          });
     const dedup = await sqlite.openSqliteDedupStore({ path: specs.dedup.path, readonly: true });
     return { subscriptions, dedup };
   } catch (err) {

@@ -41,6 +41,8 @@ export interface MysqlSubscriptionStoreOptions {
   connectionsPerShard?: number;
   /** Per-query timeout, ms. Default 10 000. */
   queryTimeoutMs?: number;
+  /** Apply migrations on open (the main thread does; operator worker threads only read). Default true. */
+  migrate?: boolean;
 }
 
 type Row = RowDataPacket & { topic_id: string; user_id: string; subscribed_at: number };
@@ -125,7 +127,7 @@ export async function openMysqlSubscriptionStore(o: MysqlSubscriptionStoreOption
     mysql.createPool({ uri, connectionLimit: o.connectionsPerShard ?? 8, connectTimeout: 5_000, charset: 'utf8mb4_general_ci', enableKeepAlive: true }),
   );
   try {
-    for (const pool of pools) await migrateMysql(pool, SUBSCRIPTION_MIGRATIONS);
+    if (o.migrate !== false) for (const pool of pools) await migrateMysql(pool, SUBSCRIPTION_MIGRATIONS);
   } catch (err) {
     await Promise.all(pools.map((p) => p.end().catch(() => {})));
     throw err;

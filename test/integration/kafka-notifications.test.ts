@@ -1,13 +1,33 @@
 /**
  * The end-to-end scenario of the embedded profile (test/scenarios/notifications.scenario.ts),
  * unchanged, on the kafka profile against the real broker: fan-out in Kafka transactions, the
- * edge as a member of its consumer group.
+ * edge as a member of its consumer group. Twice: with the SQLite shared stores, and with
+ * subscriptions in two MySQL shards behind the Redis cache and edge ownership in Redis.
  */
 import { startInProcess, tempDir } from '../helpers/herald.ts';
-import { isolatedTopology, kafkaBrokers } from '../helpers/services.ts';
+import { freshMysqlDatabases, isolatedTopology, kafkaBrokers, redisUrl } from '../helpers/services.ts';
 import { describeNotificationScenario } from '../scenarios/notifications.scenario.ts';
 
 describeNotificationScenario('kafka', () => {
   const dir = tempDir();
   return startInProcess({ HERALD_PROFILE: 'kafka', HERALD_KAFKA_BROKERS: kafkaBrokers(), HERALD_TOPOLOGY: isolatedTopology(dir), HERALD_DATA_DIR: dir });
+});
+
+describeNotificationScenario('kafka + MySQL + Redis', async () => {
+  const dir = tempDir();
+  const dbs = await freshMysqlDatabases(2);
+  const started = await startInProcess({
+    HERALD_PROFILE: 'kafka',
+    HERALD_KAFKA_BROKERS: kafkaBrokers(),
+    HERALD_TOPOLOGY: isolatedTopology(dir),
+    HERALD_DATA_DIR: dir,
+    HERALD_MYSQL_SHARDS: dbs.urls.join(','),
+    HERALD_REDIS_URL: redisUrl(),
+  });
+  const close = started.app.close.bind(started.app);
+  started.app.close = async () => {
+    await close();
+    await dbs.drop();
+  };
+  return started;
 });
