@@ -46,6 +46,10 @@ const DAY_MS = 86_400_000;
 const OWNERSHIP_LEASE_MS = 6_000;
 /** How often an edge renews its claims, ms. */
 const OWNERSHIP_RENEW_MS = 2_000;
+/** Presence: lease of a connected user's entry, its renewal interval, and the grace after the last stream closes (ms). */
+const PRESENCE_LEASE_MS = 30_000;
+const PRESENCE_RENEW_MS = 10_000;
+const PRESENCE_GRACE_MS = 15_000;
 /** How often retention purges run, ms. */
 const PURGE_INTERVAL_MS = 3_600_000; // ms: hourly
 
@@ -90,13 +94,20 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
   const threads = config.workerThreads > 0 ? config.workerThreads : Math.max(1, os.availableParallelism());
   const needsPool = roles.includes('job') && topology.stages.some((s) => s.role === 'job');
   const pool = needsPool ? createOperatorPool({ threads }) : null;
-  const registry = new ConnectionRegistry({ pingIntervalMs: config.ssePingMs, maxBufferedBytes: 1024 * 1024 });
+  /** This edge's URL for redirects and presence (HERALD_ADVERTISED_URL, else the bound address). */
+  let advertisedUrl = config.advertisedUrl;
+  const presenceFailed = (err: unknown) => logger.warn({ err }, 'presence update failed');
+  const registry = new ConnectionRegistry({
+    pingIntervalMs: config.ssePingMs,
+    maxBufferedBytes: 1024 * 1024,
+    onUserConnected: (u) => void profile.presence.online([u], advertisedUrl, PRESENCE_LEASE_MS).catch(presenceFailed),
+    onUserDisconnected: (u) => void profile.presence.offline(u, advertisedUrl, PRESENCE_GRACE_MS).catch(presenceFailed),
+  });
   const producer = profile.transport.createProducer();
   let edge: EdgeServer | null = null;
   let ops: OpsServer | null = null;
   // Kafka profile: the user partitions this edge owns; streams of other users are redirected.
   const owned = new Set<number>();
-  let advertisedUrl = config.advertisedUrl;
   const ownership = profile.ownership;
   const locateStream: StreamLocator | undefined =
     ownership && userLog
@@ -202,6 +213,11 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
         }, OWNERSHIP_RENEW_MS)
       : null;
   renewTimer?.unref();
+  const presenceTimer = setInterval(() => {
+    const users = registry.users();
+    if (users.length > 0) profile.presence.online(users, advertisedUrl, PRESENCE_LEASE_MS).catch(presenceFailed);
+  }, PRESENCE_RENEW_MS);
+  presenceTimer.unref();
   const purgeTimer = setInterval(() => void purge(), PURGE_INTERVAL_MS);
   purgeTimer.unref();
   void purge();
@@ -221,6 +237,7 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
       closing ??= (async () => {
         healthy = false;
         clearInterval(purgeTimer);
+        clearInterval(presenceTimer);
         if (renewTimer) clearInterval(renewTimer);
         await edge?.close();
         await ops?.close();

@@ -140,3 +140,19 @@ export interface PartitionOwnershipStore {
   ownerOf(log: string, partition: number): Promise<string | null>;
   close(): Promise<void>;
 }
+
+/**
+ * Which users have a live stream on some edge (presence): channels skip users who are online, and
+ * ops see where users are. An edge marks its connected users online with a lease it renews; when
+ * a user's last stream on an edge closes, the user stays online for a grace period, so a reconnect
+ * does not flap; a dead edge's entries expire with their lease.
+ */
+export interface PresenceStore {
+  /** Marks `userIds` connected at `edge` for `leaseMs` from now (call again to renew). */
+  online(userIds: readonly string[], edge: string, leaseMs: number): Promise<void>;
+  /** `userId`'s last stream at `edge` closed: online there for `graceMs` more. */
+  offline(userId: string, edge: string, graceMs: number): Promise<void>;
+  /** The subset of `userIds` online on any edge now. */
+  onlineOf(userIds: readonly string[]): Promise<Set<string>>;
+  close(): Promise<void>;
+}

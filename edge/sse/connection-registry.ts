@@ -122,6 +122,10 @@ export interface ConnectionRegistryOptions {
   pingIntervalMs: number;
   /** Bytes a stream may have unsent before it is closed as too slow. */
   maxBufferedBytes: number;
+  /** Called when a user's first stream on this edge opens (presence). */
+  onUserConnected?: (userId: string) => void;
+  /** Called when a user's last stream on this edge closes (presence). */
+  onUserDisconnected?: (userId: string) => void;
 }
 
 /** All SSE streams of this edge by user. */
@@ -149,6 +153,7 @@ export class ConnectionRegistry {
     if (!set) {
       set = new Set();
       this.#byUser.set(userId, set);
+      this.options.onUserConnected?.(userId);
     }
     set.add(conn);
     this.#count++;
@@ -161,9 +166,17 @@ export class ConnectionRegistry {
   remove(conn: SseConnection): void {
     const set = this.#byUser.get(conn.userId);
     if (!set || !set.delete(conn)) return;
-    if (set.size === 0) this.#byUser.delete(conn.userId);
+    if (set.size === 0) {
+      this.#byUser.delete(conn.userId);
+      this.options.onUserDisconnected?.(conn.userId);
+    }
     this.#count--;
     connectionsGauge.set(this.#count);
+  }
+
+  /** Users with at least one open stream here. */
+  users(): string[] {
+    return [...this.#byUser.keys()];
   }
 
   /** True when the user has at least one open stream here. */

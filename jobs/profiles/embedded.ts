@@ -7,6 +7,7 @@ import { createEmbeddedTransport } from '../../log/embedded/index.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import type { Profile } from './profile.ts';
 import { openSqliteStores } from './sqlite-stores.ts';
+import { MemoryPresenceStore } from '../../stores/memory-presence.ts';
 
 export type { Profile } from './profile.ts';
 export { INBOX_SHARDS } from './sqlite-stores.ts';
@@ -36,6 +37,7 @@ export async function openEmbeddedProfile(
       transport,
       ...stores,
       subscriptions: stores.subscriptions!,
+      presence: new MemoryPresenceStore(),
       async close() {
         await transport.close();
         await stores.close();

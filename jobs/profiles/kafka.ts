@@ -18,6 +18,9 @@ import { openSqliteStores } from './sqlite-stores.ts';
 import { openNetworkSubscriptionStore } from '../../stores/network-subscriptions.ts';
 import { connectRedis } from '../../stores/redis/client.ts';
 import { RedisOwnershipStore } from '../../stores/redis/ownership-store.ts';
+import { RedisPresenceStore } from '../../stores/redis/presence-store.ts';
+import { MemoryPresenceStore } from '../../stores/memory-presence.ts';
+import type { PresenceStore } from '../../stores/types.ts';
 
 /**
  * This instance's id, kept in `<dataDir>/instance-id` so it survives restarts: it names the
@@ -82,10 +85,13 @@ export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile>
         storeSpecs = { ...storeSpecs, subscriptions: { kind: 'mysql', shards, ...(o.redisUrl ? { redisUrl: o.redisUrl } : {}) } };
       }
       let ownership = stores.ownership;
+      // Without Redis, presence is per process: right for one edge, partial with several.
+      let presence: PresenceStore = new MemoryPresenceStore();
       if (o.redisUrl) {
         const redis = connectRedis({ url: o.redisUrl });
         closers.push(async () => void redis.disconnect());
         ownership = new RedisOwnershipStore(redis);
+        presence = new RedisPresenceStore(redis);
       }
       return {
         kind: 'kafka',
@@ -93,6 +99,7 @@ export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile>
         ...stores,
         subscriptions: subscriptions!,
         ownership,
+        presence,
         storeSpecs,
         async close() {
           await transport.close();

@@ -5,7 +5,7 @@
 import type { LogTransport } from '../../log/types.ts';
 import type { StoreSpecs } from '../../operators/task.ts';
 import type { InboxWriter } from '../../sinks/edge-delivery/index.ts';
-import type { DedupStore, IdempotencyStore, InboxStore, PartitionOwnershipStore, SubscriptionStore } from '../../stores/types.ts';
+import type { DedupStore, IdempotencyStore, InboxStore, PartitionOwnershipStore, PresenceStore, SubscriptionStore } from '../../stores/types.ts';
 
 /** Everything a profile provides to the job and the edge. */
 export interface Profile {
@@ -16,6 +16,8 @@ export interface Profile {
    * Null on the embedded profile, where the one edge owns every partition.
    */
   ownership: PartitionOwnershipStore | null;
+  /** Which users have a live stream on some edge (in memory on the embedded profile, Redis on kafka). */
+  presence: PresenceStore;
   subscriptions: SubscriptionStore;
   inbox: InboxStore;
   dedup: DedupStore;

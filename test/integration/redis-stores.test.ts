@@ -11,6 +11,8 @@ import { openMysqlSubscriptionStore } from '../../stores/mysql/subscription-stor
 import { CachedSubscriptionStore } from '../../stores/redis/cached-subscription-store.ts';
 import { connectRedis, redisReady } from '../../stores/redis/client.ts';
 import { RedisOwnershipStore } from '../../stores/redis/ownership-store.ts';
+import { RedisPresenceStore } from '../../stores/redis/presence-store.ts';
+import { presenceStoreContract } from '../contract/presence-store.contract.ts';
 import { ownershipStoreContract } from '../contract/ownership-store.contract.ts';
 import { subscriptionStoreContract } from '../contract/subscription-store.contract.ts';
 import { freshMysqlDatabases, redisUrl } from '../helpers/services.ts';
@@ -91,4 +93,11 @@ describe('subscription cache', () => {
     const after = (await registry.getSingleMetric('herald_subscription_cache_errors_total')!.get()).values.reduce((n, v) => n + v.value, 0);
     expect(after).toBeGreaterThan(before);
   });
+});
+
+presenceStoreContract('redis', async () => {
+  const redis = connectRedis({ url: redisUrl() });
+  await redisReady(redis);
+  const store = new RedisPresenceStore(redis, `herald-test:${randomUUID()}:presence:`);
+  return { store, cleanup: async () => void redis.disconnect(), advance: (ms) => new Promise((r) => setTimeout(r, ms)) };
 });
