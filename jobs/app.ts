@@ -194,12 +194,15 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
     const now = Date.now();
     const before = now - retentionMs;
     try {
-      const [inbox, dedup, idem] = await Promise.all([
+      // An ended subscription is needed while a publish made before its end may still be fanned
+      // out: as long as the publish log keeps records (retention).
+      const [inbox, dedup, idem, subscriptions] = await Promise.all([
         profile.inbox.purge(before),
         profile.dedup.purge(dedupPurgeBefore(topology, now, before)),
         profile.idempotency.purge(before),
+        profile.subscriptions.purgeUnsubscribed(now - Math.max(retentionMs, ...topology.logs.map((l) => l.retentionMs ?? 0))),
       ]);
-      logger.info({ inbox, dedup, idempotency: idem }, 'retention purge');
+      logger.info({ inbox, dedup, idempotency: idem, unsubscribed: subscriptions }, 'retention purge');
     } catch (err) {
       logger.error({ err }, 'retention purge failed; will retry');
     }

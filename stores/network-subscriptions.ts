@@ -32,7 +32,8 @@ export async function openNetworkSubscriptionStore(o: NetworkSubscriptionOptions
   const cached = new CachedSubscriptionStore(mysql, redis, logger);
   return {
     subscribe: (t, u, at) => cached.subscribe(t, u, at),
-    unsubscribe: (t, u) => cached.unsubscribe(t, u),
+    unsubscribe: (t, u, at) => cached.unsubscribe(t, u, at),
+    purgeUnsubscribed: (before) => cached.purgeUnsubscribed(before),
     subscribersOf: (ts) => cached.subscribersOf(ts),
     topicsOf: (u) => cached.topicsOf(u),
     async close() {

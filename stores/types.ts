@@ -7,26 +7,39 @@
  */
 import type { Notification } from '../core/types.ts';
 
-/** One subscriber of a topic. */
+/** One subscription period of a user to a topic. */
 export interface Subscriber {
   user_id: string;
   /** When the subscription was made, ms since the epoch. */
   subscribed_at: number;
+  /**
+   * When the user unsubscribed, ms since the epoch; absent while subscribed. Unsubscribed
+   * subscribers stay listed (until purged) so a publish made before the unsubscribe, but fanned
+   * out after it, still reaches them: the join keeps subscribed_at ≤ published_at < unsubscribed_at.
+   */
+  unsubscribed_at?: number;
 }
 
 /** Subscriptions: topic_id → user_ids, and the reverse index user_id → topic_ids. */
 export interface SubscriptionStore {
   /** Subscribes (idempotent). `created` is false when it already existed (subscribed_at kept). */
   subscribe(topicId: string, userId: string, atMs: number): Promise<{ created: boolean }>;
-  /** Unsubscribes (idempotent). `removed` is false when there was nothing to remove. */
-  unsubscribe(topicId: string, userId: string): Promise<{ removed: boolean }>;
   /**
-   * Subscribers of many topics in one round trip (batch lookup), ordered by user_id.
-   * Topics without subscribers map to an empty array.
+   * Unsubscribes at `atMs` (idempotent): the subscription is kept as ended at `atMs` until
+   * {@link purgeUnsubscribed}. `removed` is false when there was no active subscription.
+   * Subscribing again starts a new period; every period is remembered until purged.
+   */
+  unsubscribe(topicId: string, userId: string, atMs?: number): Promise<{ removed: boolean }>;
+  /**
+   * Subscription periods of many topics in one round trip (batch lookup), ordered by user_id then
+   * subscribed_at: the open one and the ended ones not yet purged (with `unsubscribed_at`), so a
+   * user may appear more than once. Topics without any map to [].
    */
   subscribersOf(topicIds: readonly string[]): Promise<Map<string, Subscriber[]>>;
-  /** Topics a user is subscribed to, ordered by topic_id. */
+  /** Topics a user is subscribed to now, ordered by topic_id. */
   topicsOf(userId: string): Promise<string[]>;
+  /** Forgets subscriptions that ended before `beforeMs`. Returns how many. */
+  purgeUnsubscribed(beforeMs: number): Promise<number>;
   close(): Promise<void>;
 }
 

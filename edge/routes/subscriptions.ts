@@ -20,7 +20,7 @@ export function subscriptionRoutes(router: Router, subscriptions: SubscriptionSt
   });
   router.on('DELETE', '/subscribe', async (req, res) => {
     const sub = await parse(req);
-    await subscriptions.unsubscribe(sub.topic_id, sub.user_id);
+    await subscriptions.unsubscribe(sub.topic_id, sub.user_id, Date.now());
     sendJson(res, 200, sub);
   });
 }

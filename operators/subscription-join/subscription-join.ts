@@ -4,8 +4,8 @@
  * subscribes after a publish never receives it, also when the batch is processed later.
  * One `SubscriptionStore.subscribersOf` call per batch, for the batch's distinct topic_ids.
  * Notifications without any recipient are dropped here (nothing to fan out).
- * A topic's subscribers come in one answer: paging of very large topics needs a paged lookup in
- * the SubscriptionStore interface (planned with the MySQL store).
+ * A subscriber who unsubscribed still receives what was published before the unsubscribe
+ * (subscribed_at ≤ published_at < unsubscribed_at), even when the batch runs after it.
  */
 import { HeraldError } from '../../core/errors.ts';
 import type { Subscriber, SubscriptionStore } from '../../stores/types.ts';
@@ -15,21 +15,25 @@ import { parseSubscriptionJoinOptions, type SubscriptionJoinOptions } from './op
 /** Subscribers of one topic prepared for many records of the batch. */
 interface TopicRecipients {
   subscribers: Subscriber[];
-  /** All user_ids (shared by records published after every subscription). */
+  /** All user_ids (shared by records published after every subscription began, none ended). */
   all: string[];
   /** Latest subscribed_at, ms. */
   latestMs: number;
+  /** Whether any subscriber has unsubscribed (then `all` is never used). */
+  anyEnded: boolean;
 }
 
 function prepare(subscribers: Subscriber[]): TopicRecipients {
   const all: string[] = new Array(subscribers.length);
   let latestMs = -Infinity;
+  let anyEnded = false;
   for (let i = 0; i < subscribers.length; i++) {
     const s = subscribers[i]!;
     all[i] = s.user_id;
     if (s.subscribed_at > latestMs) latestMs = s.subscribed_at;
+    if (s.unsubscribed_at !== undefined) anyEnded = true;
   }
-  return { subscribers, all, latestMs };
+  return { subscribers, all, latestMs, anyEnded };
 }
 
 /** The subscription-join operator (see the module comment). */
@@ -66,11 +70,20 @@ export class SubscriptionJoinOperator implements Operator {
       const topic = byTopic.get(record.value.topic_id);
       if (topic === undefined) continue;
       let recipients: string[];
-      if (topic.latestMs <= record.publishedAtMs) {
+      // No ended period means one row per user: everyone subscribed since before the publish gets it.
+      if (topic.latestMs <= record.publishedAtMs && !topic.anyEnded) {
         recipients = topic.all;
       } else {
         recipients = [];
-        for (const s of topic.subscribers) if (s.subscribed_at <= record.publishedAtMs) recipients.push(s.user_id);
+        const at = record.publishedAtMs;
+        // Periods of one user are adjacent (ordered by user_id): add the user once.
+        let last: string | null = null;
+        for (const s of topic.subscribers) {
+          if (s.user_id !== last && s.subscribed_at <= at && (s.unsubscribed_at === undefined || at < s.unsubscribed_at)) {
+            recipients.push(s.user_id);
+            last = s.user_id;
+          }
+        }
         if (recipients.length === 0) continue;
       }
       record.recipients = recipients;

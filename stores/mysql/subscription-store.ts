@@ -2,9 +2,10 @@
  * SubscriptionStore on MySQL (MariaDB), logically sharded by topic_id over N databases
  * (HERALD_MYSQL_SHARDS: one connection URL per shard; see shard-map.ts).
  *
- * Table per shard: `subscriptions (topic_id, user_id, subscribed_at)`, primary key
- * (topic_id, user_id) — the fan-out reads one contiguous key range per topic — plus the reverse
- * index (user_id, topic_id) for a user's topics. Ids are `ascii_bin`: compared byte for byte,
+ * Table per shard: one row per subscription period `(topic_id, user_id, subscribed_at,
+ * unsubscribed_at)`, primary key (topic_id, user_id, subscribed_at) — the fan-out reads one
+ * contiguous key range per topic — a unique key on the open period (a generated column that is
+ * user_id while open, NULL once ended), and the reverse index (user_id, topic_id). Ids are `ascii_bin`: compared byte for byte,
  * case-sensitive, in binary order, never coerced to numbers (the API allows only ASCII ids).
  *
  * Batch lookup: one `topic_id IN (…)` query per shard that holds any of the batch's topics, the
@@ -26,7 +27,10 @@ export const SUBSCRIPTION_MIGRATIONS: readonly MysqlMigration[] = [
         topic_id VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
         user_id VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
         subscribed_at BIGINT NOT NULL COMMENT 'ms since the epoch',
-        PRIMARY KEY (topic_id, user_id),
+        unsubscribed_at BIGINT NULL COMMENT 'ms since the epoch; NULL while subscribed',
+        open_user VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin AS (IF(unsubscribed_at IS NULL, user_id, NULL)) PERSISTENT,
+        PRIMARY KEY (topic_id, user_id, subscribed_at),
+        UNIQUE KEY subscriptions_open (topic_id, open_user),
         KEY subscriptions_by_user (user_id, topic_id)
       ) ENGINE=InnoDB`,
     ],
@@ -45,7 +49,7 @@ export interface MysqlSubscriptionStoreOptions {
   migrate?: boolean;
 }
 
-type Row = RowDataPacket & { topic_id: string; user_id: string; subscribed_at: number };
+type Row = RowDataPacket & { topic_id: string; user_id: string; subscribed_at: number; unsubscribed_at: number | null };
 
 /** See the module comment. */
 export class MysqlSubscriptionStore implements SubscriptionStore {
@@ -67,17 +71,31 @@ export class MysqlSubscriptionStore implements SubscriptionStore {
         await this.#pool(topicId).query({ sql: 'INSERT INTO subscriptions (topic_id, user_id, subscribed_at) VALUES (?, ?, ?)', timeout: this.#timeout }, [topicId, userId, atMs]);
         return { created: true };
       } catch (err) {
-        // Only a duplicate key means "already subscribed"; every other error propagates.
+        // Only a duplicate key means "already subscribed" (an open period exists); others propagate.
         if ((err as { code?: string }).code === 'ER_DUP_ENTRY') return { created: false };
         throw err;
       }
     });
   }
 
-  async unsubscribe(topicId: string, userId: string): Promise<{ removed: boolean }> {
+  async unsubscribe(topicId: string, userId: string, atMs: number = Date.now()): Promise<{ removed: boolean }> {
     return onMysql('subscriptions.unsubscribe', async () => {
-      const [r] = await this.#pool(topicId).query({ sql: 'DELETE FROM subscriptions WHERE topic_id = ? AND user_id = ?', timeout: this.#timeout }, [topicId, userId]);
+      const [r] = await this.#pool(topicId).query(
+        { sql: 'UPDATE subscriptions SET unsubscribed_at = ? WHERE topic_id = ? AND user_id = ? AND unsubscribed_at IS NULL', timeout: this.#timeout },
+        [atMs, topicId, userId],
+      );
       return { removed: (r as mysql.ResultSetHeader).affectedRows === 1 };
+    });
+  }
+
+  async purgeUnsubscribed(beforeMs: number): Promise<number> {
+    return onMysql('subscriptions.purgeUnsubscribed', async () => {
+      let n = 0;
+      for (const pool of this.#pools) {
+        const [r] = await pool.query({ sql: 'DELETE FROM subscriptions WHERE unsubscribed_at < ?', timeout: this.#timeout }, [beforeMs]);
+        n += (r as mysql.ResultSetHeader).affectedRows;
+      }
+      return n;
     });
   }
 
@@ -90,10 +108,14 @@ export class MysqlSubscriptionStore implements SubscriptionStore {
       await Promise.all(
         [...byShard].map(async ([shard, ids]) => {
           const [rows] = await this.#pools[shard]!.query<Row[]>(
-            { sql: 'SELECT topic_id, user_id, subscribed_at FROM subscriptions WHERE topic_id IN (?) ORDER BY topic_id, user_id', timeout: this.#timeout },
+            { sql: 'SELECT topic_id, user_id, subscribed_at, unsubscribed_at FROM subscriptions WHERE topic_id IN (?) ORDER BY topic_id, user_id, subscribed_at', timeout: this.#timeout },
             [ids],
           );
-          for (const r of rows) result.get(r.topic_id)!.push({ user_id: r.user_id, subscribed_at: Number(r.subscribed_at) });
+          for (const r of rows) {
+            const sub: Subscriber = { user_id: r.user_id, subscribed_at: Number(r.subscribed_at) };
+            if (r.unsubscribed_at !== null) sub.unsubscribed_at = Number(r.unsubscribed_at);
+            result.get(r.topic_id)!.push(sub);
+          }
         }),
       );
       return result;
@@ -105,7 +127,7 @@ export class MysqlSubscriptionStore implements SubscriptionStore {
       // The reverse index lives on every shard: ask them all, merge in binary order.
       const lists = await Promise.all(
         this.#pools.map(async (pool) => {
-          const [rows] = await pool.query<Row[]>({ sql: 'SELECT topic_id FROM subscriptions WHERE user_id = ? ORDER BY topic_id', timeout: this.#timeout }, [userId]);
+          const [rows] = await pool.query<Row[]>({ sql: 'SELECT topic_id FROM subscriptions WHERE user_id = ? AND unsubscribed_at IS NULL ORDER BY topic_id', timeout: this.#timeout }, [userId]);
           return rows.map((r) => r.topic_id);
         }),
       );

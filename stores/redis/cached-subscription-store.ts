@@ -49,6 +49,8 @@ export class CachedSubscriptionStore implements SubscriptionStore {
   readonly #ttl: number;
   readonly #max: number;
   readonly #prefix: string;
+  /** Ended periods before this are purged from the store (hidden in cached lists), ms. */
+  #purgedBefore = -Infinity;
   /** Topics whose invalidation did not reach Redis; replayed on reconnect. */
   readonly #pending = new Set<string>();
 
@@ -75,14 +77,24 @@ export class CachedSubscriptionStore implements SubscriptionStore {
     return r;
   }
 
-  async unsubscribe(topicId: string, userId: string): Promise<{ removed: boolean }> {
-    const r = await this.#store.unsubscribe(topicId, userId);
+  async unsubscribe(topicId: string, userId: string, atMs?: number): Promise<{ removed: boolean }> {
+    const r = await this.#store.unsubscribe(topicId, userId, atMs);
     await this.#invalidate(topicId);
     return r;
   }
 
   async topicsOf(userId: string): Promise<string[]> {
     return this.#store.topicsOf(userId);
+  }
+
+  /**
+   * Purges in the store. Cached lists may still hold the purged (long-ended) periods until they
+   * expire; this instance hides them from then on (they could not match a publish anyway).
+   */
+  async purgeUnsubscribed(beforeMs: number): Promise<number> {
+    const n = await this.#store.purgeUnsubscribed(beforeMs);
+    this.#purgedBefore = Math.max(this.#purgedBefore, beforeMs);
+    return n;
   }
 
   async subscribersOf(topicIds: readonly string[]): Promise<Map<string, Subscriber[]>> {
@@ -104,7 +116,8 @@ export class CachedSubscriptionStore implements SubscriptionStore {
       const t = unique[i]!;
       const entry = cached[i];
       if (entry !== null && entry !== undefined && entry !== BIG) {
-        result.set(t, decode(entry));
+        const subs = decode(entry);
+        result.set(t, this.#purgedBefore === -Infinity ? subs : subs.filter((x) => x.unsubscribed_at === undefined || x.unsubscribed_at >= this.#purgedBefore));
         lookups.inc({ result: 'hit' });
       } else {
         misses.push(t);
@@ -158,11 +171,13 @@ export class CachedSubscriptionStore implements SubscriptionStore {
   }
 }
 
-/** Cache value: JSON `[[user_id, subscribed_at], …]` in user_id order. */
+/** Cache value: JSON `[[user_id, subscribed_at(, unsubscribed_at)], …]` in user_id order. */
 function encode(subs: readonly Subscriber[]): string {
-  return JSON.stringify(subs.map((s) => [s.user_id, s.subscribed_at]));
+  return JSON.stringify(subs.map((s) => (s.unsubscribed_at === undefined ? [s.user_id, s.subscribed_at] : [s.user_id, s.subscribed_at, s.unsubscribed_at])));
 }
 
 function decode(v: string): Subscriber[] {
-  return (JSON.parse(v) as [string, number][]).map(([user_id, subscribed_at]) => ({ user_id, subscribed_at }));
+  return (JSON.parse(v) as [string, number, number?][]).map(([user_id, subscribed_at, unsubscribed_at]) =>
+    unsubscribed_at === undefined ? { user_id, subscribed_at } : { user_id, subscribed_at, unsubscribed_at },
+  );
 }

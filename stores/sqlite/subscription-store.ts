@@ -26,15 +26,33 @@ export const SUBSCRIPTION_MIGRATIONS: readonly Migration[] = [
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX subscriptions_by_user ON subscriptions (user_id, topic_id);`,
   },
+  {
+    version: 2,
+    name: 'subscriptions: one row per subscription period, ended ones kept until purged',
+    sql: `CREATE TABLE subscription_periods (
+      topic_id TEXT NOT NULL,
+      user_id TEXT NOT NULL,
+      subscribed_at INTEGER NOT NULL, -- ms since the epoch
+      unsubscribed_at INTEGER, -- ms since the epoch; NULL while subscribed
+      PRIMARY KEY (topic_id, user_id, subscribed_at)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO subscription_periods (topic_id, user_id, subscribed_at) SELECT topic_id, user_id, subscribed_at FROM subscriptions;
+    DROP TABLE subscriptions;
+    ALTER TABLE subscription_periods RENAME TO subscriptions;
+    -- at most one open period per (topic, user)
+    CREATE UNIQUE INDEX subscriptions_open ON subscriptions (topic_id, user_id) WHERE unsubscribed_at IS NULL;
+    CREATE INDEX subscriptions_by_user ON subscriptions (user_id, topic_id) WHERE unsubscribed_at IS NULL;`,
+  },
 ];
 
-type SubscriberRow = [topicId: string, userId: string, subscribedAt: number];
+type SubscriberRow = [topicId: string, userId: string, subscribedAt: number, unsubscribedAt: number | null];
 
 /** SQLite implementation of {@link SubscriptionStore}; build it with `openSqliteSubscriptionStore`. */
 export class SqliteSubscriptionStore implements SubscriptionStore {
   readonly #db: Database.Database;
   readonly #insert: Database.Statement<[string, string, number]>;
-  readonly #delete: Database.Statement<[string, string]>;
+  readonly #end: Database.Statement<[number, string, string]>;
+  readonly #purge: Database.Statement<[number]>;
   readonly #subscribers: Database.Statement<[string], SubscriberRow>;
   readonly #topics: Database.Statement<[string], string>;
 
@@ -42,28 +60,31 @@ export class SqliteSubscriptionStore implements SubscriptionStore {
   constructor(opts: SqliteStoreOptions) {
     const db = openDatabase(opts, SUBSCRIPTION_MIGRATIONS);
     this.#db = db;
-    // ON CONFLICT DO NOTHING, not INSERT OR IGNORE: only a duplicate key is ignored; NOT NULL / CHECK /
-    // STRICT type violations still raise (OR IGNORE would skip them silently and report created=false).
-    this.#insert = db.prepare(
-      'INSERT INTO subscriptions (topic_id, user_id, subscribed_at) VALUES (?, ?, ?) ON CONFLICT (topic_id, user_id) DO NOTHING',
-    );
-    this.#delete = db.prepare('DELETE FROM subscriptions WHERE topic_id = ? AND user_id = ?');
+    // ON CONFLICT DO NOTHING, not INSERT OR IGNORE: only a uniqueness conflict (an open period
+    // exists) is ignored; NOT NULL / CHECK / STRICT violations still raise.
+    this.#insert = db.prepare('INSERT INTO subscriptions (topic_id, user_id, subscribed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
+    this.#end = db.prepare('UPDATE subscriptions SET unsubscribed_at = ? WHERE topic_id = ? AND user_id = ? AND unsubscribed_at IS NULL');
+    this.#purge = db.prepare('DELETE FROM subscriptions WHERE unsubscribed_at < ?');
     this.#subscribers = db
       .prepare<[string], SubscriberRow>(
-        `SELECT topic_id, user_id, subscribed_at FROM subscriptions
+        `SELECT topic_id, user_id, subscribed_at, unsubscribed_at FROM subscriptions
          WHERE topic_id IN (SELECT value FROM json_each(?))
-         ORDER BY topic_id, user_id`,
+         ORDER BY topic_id, user_id, subscribed_at`,
       )
       .raw(true);
-    this.#topics = db.prepare<[string], string>('SELECT topic_id FROM subscriptions WHERE user_id = ? ORDER BY topic_id').pluck(true);
+    this.#topics = db.prepare<[string], string>('SELECT topic_id FROM subscriptions WHERE user_id = ? AND unsubscribed_at IS NULL ORDER BY topic_id').pluck(true);
   }
 
   async subscribe(topicId: string, userId: string, atMs: number): Promise<{ created: boolean }> {
     return runOn(this.#db, 'subscriptions.subscribe', () => ({ created: this.#insert.run(topicId, userId, atMs).changes === 1 }));
   }
 
-  async unsubscribe(topicId: string, userId: string): Promise<{ removed: boolean }> {
-    return runOn(this.#db, 'subscriptions.unsubscribe', () => ({ removed: this.#delete.run(topicId, userId).changes === 1 }));
+  async unsubscribe(topicId: string, userId: string, atMs: number = Date.now()): Promise<{ removed: boolean }> {
+    return runOn(this.#db, 'subscriptions.unsubscribe', () => ({ removed: this.#end.run(atMs, topicId, userId).changes === 1 }));
+  }
+
+  async purgeUnsubscribed(beforeMs: number): Promise<number> {
+    return runOn(this.#db, 'subscriptions.purgeUnsubscribed', () => this.#purge.run(beforeMs).changes);
   }
 
   async subscribersOf(topicIds: readonly string[]): Promise<Map<string, Subscriber[]>> {
@@ -71,8 +92,8 @@ export class SqliteSubscriptionStore implements SubscriptionStore {
       const result = new Map<string, Subscriber[]>();
       for (const topicId of topicIds) result.set(topicId, []);
       if (topicIds.length === 0) return result;
-      for (const [topicId, userId, subscribedAt] of this.#subscribers.all(JSON.stringify(topicIds))) {
-        result.get(topicId)?.push({ user_id: userId, subscribed_at: subscribedAt });
+      for (const [topicId, userId, subscribedAt, unsubscribedAt] of this.#subscribers.all(JSON.stringify(topicIds))) {
+        result.get(topicId)?.push(unsubscribedAt === null ? { user_id: userId, subscribed_at: subscribedAt } : { user_id: userId, subscribed_at: subscribedAt, unsubscribed_at: unsubscribedAt });
       }
       return result;
     });

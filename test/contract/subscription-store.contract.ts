@@ -27,8 +27,9 @@ export function subscriptionStoreContract(name: string, factory: SubscriptionSto
       await cleanup();
     });
 
+    /** Users subscribed now (ended subscriptions are listed too, with unsubscribed_at). */
     const userIdsOf = async (topicId: string): Promise<string[]> =>
-      ((await store.subscribersOf([topicId])).get(topicId) ?? []).map((s) => s.user_id);
+      ((await store.subscribersOf([topicId])).get(topicId) ?? []).filter((s) => s.unsubscribed_at === undefined).map((s) => s.user_id);
 
     describe('subscribe / unsubscribe', () => {
       it('subscribe creates once, then reports created=false and keeps subscribed_at', async () => {
@@ -40,10 +41,23 @@ export function subscriptionStoreContract(name: string, factory: SubscriptionSto
 
       it('unsubscribe removes once, then reports removed=false', async () => {
         await store.subscribe('t1', 'u1', T0);
-        expect(await store.unsubscribe('t1', 'u1')).toEqual({ removed: true });
-        expect(await store.unsubscribe('t1', 'u1')).toEqual({ removed: false });
+        expect(await store.unsubscribe('t1', 'u1', T0 + 10)).toEqual({ removed: true });
+        expect(await store.unsubscribe('t1', 'u1', T0 + 20)).toEqual({ removed: false });
         expect(await userIdsOf('t1')).toEqual([]);
         expect(await store.topicsOf('u1')).toEqual([]);
+      });
+
+      it('keeps an ended subscription with its end time (publishes made before it still reach the user) until purged', async () => {
+        await store.subscribe('t1', 'u1', T0);
+        await store.subscribe('t1', 'u2', T0);
+        await store.unsubscribe('t1', 'u1', T0 + 10);
+        expect((await store.subscribersOf(['t1'])).get('t1')).toEqual([
+          { user_id: 'u1', subscribed_at: T0, unsubscribed_at: T0 + 10 },
+          { user_id: 'u2', subscribed_at: T0 },
+        ]);
+        expect(await store.purgeUnsubscribed(T0 + 10)).toBe(0); // ended at T0+10: not before it
+        expect(await store.purgeUnsubscribed(T0 + 11)).toBe(1);
+        expect((await store.subscribersOf(['t1'])).get('t1')).toEqual([{ user_id: 'u2', subscribed_at: T0 }]);
       });
 
       it('unsubscribe of something never subscribed is removed=false', async () => {
@@ -55,9 +69,15 @@ export function subscriptionStoreContract(name: string, factory: SubscriptionSto
 
       it('subscribing again after unsubscribing creates a new subscription with the new time', async () => {
         await store.subscribe('t1', 'u1', T0);
-        await store.unsubscribe('t1', 'u1');
-        expect(await store.subscribe('t1', 'u1', T0 + 1)).toEqual({ created: true });
-        expect((await store.subscribersOf(['t1'])).get('t1')).toEqual([{ user_id: 'u1', subscribed_at: T0 + 1 }]);
+        await store.unsubscribe('t1', 'u1', T0 + 1);
+        expect(await store.subscribe('t1', 'u1', T0 + 2)).toEqual({ created: true });
+        expect(await store.subscribe('t1', 'u1', T0 + 3)).toEqual({ created: false });
+        // Both periods: a publish made during the first still reaches u1 when fanned out later.
+        expect((await store.subscribersOf(['t1'])).get('t1')).toEqual([
+          { user_id: 'u1', subscribed_at: T0, unsubscribed_at: T0 + 1 },
+          { user_id: 'u1', subscribed_at: T0 + 2 },
+        ]);
+        expect(await store.topicsOf('u1')).toEqual(['t1']);
       });
 
       it('unsubscribing one pair leaves the other subscriptions of that topic and user alone', async () => {

@@ -45,4 +45,18 @@ describe('subscription-join', () => {
     subscriptions.subscribersOf = () => Promise.reject(Object.assign(new Error('down'), { code: 'HERALD_STORE_FAILED' }));
     await expect(op.process(chainRecords([publish('t1', T0)]), batchContext(T0))).rejects.toMatchObject({ code: 'HERALD_STORE_FAILED' });
   });
+
+  it('delivers what was published during any subscription period, even when fanned out after an unsubscribe or a new period', async () => {
+    const { subscriptions, op } = await setup();
+    await subscriptions.unsubscribe('t1', 'alice', T0 + 10); // period 1: [T0-1000, T0+10)
+    await subscriptions.subscribe('t1', 'alice', T0 + 20); //   period 2: [T0+20, …)
+    const batch = chainRecords([publish('t1', T0), publish('t1', T0 + 15), publish('t1', T0 + 25), publish('t1', T0 + 10)]);
+    const out = await op.process(batch, batchContext(T0 + 60_000));
+    // T0: alice (period 1). T0+15: between periods, bob not yet: dropped. T0+25: alice once (period 2).
+    // T0+10: the unsubscribe instant is outside period 1.
+    expect(out.map((r) => [r.publishedAtMs - T0, r.recipients])).toEqual([
+      [0, ['alice']],
+      [25, ['alice']],
+    ]);
+  });
 });
