@@ -114,7 +114,14 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
       ? async (userId) => {
           const p = partitionFor(userId, profile.transport.partitionCount(userLog));
           if (owned.has(p)) return { kind: 'here' };
-          const owner = await ownership.ownerOf(userLog, p);
+          let owner: string | null;
+          try {
+            owner = await ownership.ownerOf(userLog, p);
+          } catch (err) {
+            // Ownership store down: the client retries after Retry-After instead of failing.
+            logger.warn({ err }, 'edge ownership lookup failed');
+            return { kind: 'unknown' };
+          }
           return owner === null || owner === advertisedUrl ? { kind: 'unknown' } : { kind: 'redirect', url: owner };
         }
       : undefined;
@@ -164,7 +171,8 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
             logger,
             onAssigned: async (ps) => {
               for (const p of ps) owned.add(p);
-              await ownership?.claim(stage.source.log, ps, advertisedUrl, OWNERSHIP_LEASE_MS);
+              // A failed claim must not hold up delivery: the renewal retries it every few seconds.
+              await ownership?.claim(stage.source.log, ps, advertisedUrl, OWNERSHIP_LEASE_MS).catch((err: unknown) => logger.warn({ err, partitions: ps }, 'claiming user partitions failed; the renewal will retry'));
             },
             onRevoked: async (ps) => {
               for (const p of ps) owned.delete(p);
@@ -172,7 +180,7 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
                 const leaving = new Set(ps);
                 const n = userPartitions();
                 const closed = registry.closeUsers((u) => leaving.has(partitionFor(u, n)));
-                await ownership.release(stage.source.log, ps, advertisedUrl);
+                await ownership.release(stage.source.log, ps, advertisedUrl).catch((err: unknown) => logger.warn({ err, partitions: ps }, 'releasing user partitions failed; the claims lapse with their lease'));
                 logger.info({ partitions: ps, streamsClosed: closed }, 'user partitions left this edge; their streams reconnect to the new owner');
               }
             },
