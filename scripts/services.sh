@@ -14,6 +14,8 @@
 #   redis    Redis from Debian's redis-server package; data kept in an append-only file
 #   mariadb  MariaDB from Debian's mariadb-server package; database `herald` and user
 #            herald/herald, who may also create databases named herald_*
+#   hbase    Apache HBase standalone (master, regionserver and ZooKeeper in one JVM, local
+#            disk) plus a REST gateway JVM serving the subset of the HBase REST API Herald uses
 # Jars, data and logs live in ${HERALD_SERVICES_DIR:-$HOME/.cache/herald-services}/<name>/,
 # outside the work tree. Jars come from Maven Central through scripts/services/<name>/pom.xml;
 # missing Debian packages are installed with apt-get (as root, or through sudo -n). Redis and
@@ -29,6 +31,10 @@
 #   HERALD_REDIS_START_TIMEOUT     seconds `up` waits for Redis (default 30)
 #   HERALD_MYSQL_PORT              MariaDB port (default 3306)
 #   HERALD_MYSQL_START_TIMEOUT     seconds `up` waits for MariaDB (default 60)
+#   HERALD_HBASE_REST_PORT         HBase REST gateway port (default 18080; HBase's own 16000,
+#                                  16010, 16020, 16030 are fixed)
+#   HERALD_HBASE_ZK_PORT           HBase's ZooKeeper port (default 2181)
+#   HERALD_HBASE_START_TIMEOUT     seconds `up` waits for HBase (default 180)
 #
 # Adding a service NAME: append it to KNOWN_SERVICES and define NAME_up, NAME_down (gets
 # "purge" or ""), NAME_status (prints one line, returns 0 when running), NAME_env (prints
@@ -38,7 +44,7 @@ set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SERVICES_DIR=${HERALD_SERVICES_DIR:-$HOME/.cache/herald-services}
-KNOWN_SERVICES=(kafka redis mariadb)
+KNOWN_SERVICES=(kafka redis mariadb hbase)
 
 say() { printf 'services: %s\n' "$*"; }
 warn() { printf 'services: %s\n' "$*" >&2; }
@@ -706,6 +712,344 @@ mariadb_status() {
 
 mariadb_env() {
   echo "export HERALD_MYSQL_URL=$MARIADB_URL"
+}
+
+# ---------------------------------------------------------------------------------------------
+# hbase: Apache HBase (version pinned in scripts/services/hbase/pom.xml), standalone: one JVM
+# runs HMaster, a regionserver and ZooKeeper (MiniZooKeeperCluster) on the local filesystem.
+# A second JVM runs scripts/services/hbase/HeraldHBaseRest.java, the subset of the HBase REST
+# API that Herald uses: the registry here serves no hbase-rest or hbase-thrift artifact.
+
+HBASE_HOST=127.0.0.1
+HBASE_ZK_PORT=${HERALD_HBASE_ZK_PORT:-2181}
+HBASE_REST_PORT=${HERALD_HBASE_REST_PORT:-18080}
+HBASE_START_TIMEOUT=${HERALD_HBASE_START_TIMEOUT:-180}
+# Fixed: the master (16000, info 16010) and regionserver (16020, info 16030) ports.
+HBASE_PORTS=(16000 16010 16020 16030)
+HBASE_SRC=$SCRIPT_DIR/services/hbase
+HBASE_HOME=$SERVICES_DIR/hbase
+HBASE_LIB=$HBASE_HOME/lib
+HBASE_GW=$HBASE_HOME/gateway
+HBASE_CONF_DIR=$HBASE_HOME/conf
+HBASE_DATA=$HBASE_HOME/data
+HBASE_TMP=$HBASE_HOME/tmp
+HBASE_LOGS=$HBASE_HOME/logs
+HBASE_PIDFILE=$HBASE_HOME/hbase.pid
+HBASE_REST_PIDFILE=$HBASE_HOME/rest.pid
+HBASE_REST_URL=http://$HBASE_HOST:$HBASE_REST_PORT
+HBASE_ZK=$HBASE_HOST:$HBASE_ZK_PORT
+
+# The JDK 17 flags of HBase's bin/hbase and conf/hbase-env.sh (netty and Hadoop reflection).
+HBASE_JVM_FLAGS=(
+  -Djava.awt.headless=true
+  -Dorg.apache.hbase.thirdparty.io.netty.tryReflectionSetAccessible=true
+  --add-modules jdk.unsupported
+  --add-opens java.base/java.io=ALL-UNNAMED
+  --add-opens java.base/java.nio=ALL-UNNAMED
+  --add-opens java.base/sun.nio.ch=ALL-UNNAMED
+  --add-opens java.base/java.lang=ALL-UNNAMED
+  --add-opens java.base/jdk.internal.ref=ALL-UNNAMED
+  --add-opens java.base/java.lang.reflect=ALL-UNNAMED
+  --add-opens java.base/java.util=ALL-UNNAMED
+  --add-opens java.base/java.util.concurrent=ALL-UNNAMED
+  --add-exports java.base/jdk.internal.misc=ALL-UNNAMED
+  --add-exports java.security.jgss/sun.security.krb5=ALL-UNNAMED
+  --add-exports java.base/sun.net.dns=ALL-UNNAMED
+  --add-exports java.base/sun.net.util=ALL-UNNAMED
+)
+
+# The marker properties make the pid checks specific to this cache directory.
+hbase_pid() { pid_of "$HBASE_PIDFILE" "-Dherald.hbase.home=$HBASE_HOME org.apache.hadoop.hbase.master.HMaster start"; }
+hbase_rest_pid() { pid_of "$HBASE_REST_PIDFILE" "-Dherald.hbase.home=$HBASE_HOME HeraldHBaseRest"; }
+
+hbase_pom_hash() { sha256sum "$HBASE_SRC/pom.xml" | cut -d' ' -f1; }
+hbase_gw_hash() { cat "$HBASE_SRC/pom.xml" "$HBASE_SRC/HeraldHBaseRest.java" | sha256sum | cut -d' ' -f1; }
+
+hbase_jars_current() {
+  [[ -f $HBASE_LIB/.pom.sha256 && $(<"$HBASE_LIB/.pom.sha256") == "$(hbase_pom_hash)" ]]
+}
+
+# Fetch the runtime classpath unless lib/ was filled from this very pom.
+hbase_fetch() {
+  hbase_jars_current && return 0
+  command -v mvn >/dev/null 2>&1 || die "mvn not found: needed once to fetch the HBase jars"
+  say "hbase: fetching jars from Maven Central into $HBASE_LIB"
+  rm -rf "$HBASE_LIB.tmp"
+  mkdir -p "$HBASE_LOGS"
+  if ! mvn -B -q -f "$HBASE_SRC/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$HBASE_LIB.tmp" >"$HBASE_LOGS/mvn.log" 2>&1; then
+    rm -rf "$HBASE_LIB.tmp"
+    tail -n 30 "$HBASE_LOGS/mvn.log" >&2
+    die "hbase: mvn dependency:copy-dependencies failed (full output: $HBASE_LOGS/mvn.log)"
+  fi
+  hbase_pom_hash >"$HBASE_LIB.tmp/.pom.sha256"
+  rm -rf "$HBASE_LIB"
+  mv "$HBASE_LIB.tmp" "$HBASE_LIB"
+}
+
+# Compile the REST gateway against lib/ unless gateway/ was built from this source and pom.
+hbase_compile_gateway() {
+  local javac
+  [[ -f $HBASE_GW/.sha256 && $(<"$HBASE_GW/.sha256") == "$(hbase_gw_hash)" ]] && return 0
+  javac=$(dirname "$(java_bin)")/javac
+  [[ -x $javac ]] || javac=$(command -v javac) \
+    || die "hbase: javac not found (the REST gateway is compiled once; install a JDK, not a JRE)"
+  say "hbase: compiling the REST gateway (scripts/services/hbase/HeraldHBaseRest.java)"
+  rm -rf "$HBASE_GW.tmp"
+  mkdir -p "$HBASE_GW.tmp" "$HBASE_LOGS"
+  if ! "$javac" -nowarn -d "$HBASE_GW.tmp" -cp "$HBASE_LIB/*" "$HBASE_SRC/HeraldHBaseRest.java" \
+    >"$HBASE_LOGS/javac.log" 2>&1; then
+    cat "$HBASE_LOGS/javac.log" >&2
+    rm -rf "$HBASE_GW.tmp"
+    die "hbase: compiling HeraldHBaseRest.java failed"
+  fi
+  hbase_gw_hash >"$HBASE_GW.tmp/.sha256"
+  rm -rf "$HBASE_GW"
+  mv "$HBASE_GW.tmp" "$HBASE_GW"
+}
+
+hbase_write_config() {
+  mkdir -p "$HBASE_CONF_DIR" "$HBASE_DATA" "$HBASE_TMP" "$HBASE_LOGS"
+  # The info servers (16010, 16030) look up hbase-webapps/<name> on the classpath; the jars on
+  # Maven Central do not ship those pages (the binary tarball does), so empty ones stand in:
+  # /jmx, /conf, /stacks and /logLevel work, the HTML status pages do not.
+  mkdir -p "$HBASE_CONF_DIR"/hbase-webapps/{master,regionserver,static}
+  cat >"$HBASE_CONF_DIR/hbase-site.xml.tmp" <<EOF
+<?xml version="1.0"?>
+<!-- Generated by scripts/services.sh on every \`up hbase\`; edit the script, not this file. -->
+<configuration>
+  <!-- Standalone: master, regionserver and ZooKeeper in one JVM, data on the local disk. -->
+  <property><name>hbase.cluster.distributed</name><value>false</value></property>
+  <property><name>hbase.rootdir</name><value>file://$HBASE_DATA/hbase</value></property>
+  <property><name>hbase.tmp.dir</name><value>$HBASE_TMP</value></property>
+  <property><name>hbase.zookeeper.property.dataDir</name><value>$HBASE_DATA/zookeeper</value></property>
+  <property><name>hbase.zookeeper.quorum</name><value>$HBASE_HOST</value></property>
+  <property><name>hbase.zookeeper.property.clientPort</name><value>$HBASE_ZK_PORT</value></property>
+  <!-- The local filesystem has no hflush/hsync capability: without this the master aborts. -->
+  <property><name>hbase.unsafe.stream.capability.enforce</name><value>false</value></property>
+  <property><name>hbase.wal.provider</name><value>filesystem</value></property>
+  <!-- Loopback only, and never the machine's hostname (which may not resolve). -->
+  <property><name>hbase.master.hostname</name><value>$HBASE_HOST</value></property>
+  <property><name>hbase.unsafe.regionserver.hostname</name><value>$HBASE_HOST</value></property>
+  <property><name>hbase.master.ipc.address</name><value>$HBASE_HOST</value></property>
+  <property><name>hbase.regionserver.ipc.address</name><value>$HBASE_HOST</value></property>
+  <property><name>hbase.master.info.bindAddress</name><value>$HBASE_HOST</value></property>
+  <property><name>hbase.regionserver.info.bindAddress</name><value>$HBASE_HOST</value></property>
+  <property><name>hbase.master.port</name><value>16000</value></property>
+  <property><name>hbase.master.info.port</name><value>16010</value></property>
+  <property><name>hbase.regionserver.port</name><value>16020</value></property>
+  <property><name>hbase.regionserver.info.port</name><value>16030</value></property>
+  <!-- A small test instance: less heap for caches, quicker balancer and chore idling. -->
+  <property><name>hbase.regionserver.handler.count</name><value>16</value></property>
+  <property><name>hbase.balancer.period</name><value>600000</value></property>
+</configuration>
+EOF
+  mv "$HBASE_CONF_DIR/hbase-site.xml.tmp" "$HBASE_CONF_DIR/hbase-site.xml"
+}
+
+# hbase_http PATH [SECONDS]: GET PATH from the REST gateway (HTTP/1.0 over bash's /dev/tcp, no
+# curl needed); prints the status code, a space, and the body.
+hbase_http() {
+  local reply
+  # shellcheck disable=SC2016 # $0..$3 expand in the inner shell
+  reply=$(timeout "${2:-5}" bash -c '
+    exec 3<>"/dev/tcp/$0/$1" || exit 1
+    printf "GET %s HTTP/1.0\r\nHost: %s:%s\r\nAccept: application/json\r\n\r\n" "$2" "$0" "$1" >&3
+    cat <&3' "$HBASE_HOST" "$HBASE_REST_PORT" "$1" 2>/dev/null) || return 1
+  reply=${reply//$'\r'/}
+  [[ $reply =~ ^HTTP/1\.[01]\ ([0-9]{3}) ]] || return 1
+  printf '%s %s\n' "${BASH_REMATCH[1]}" "${reply#*$'\n\n'}"
+}
+
+# Quick probe: the gateway answers and the master reports its version.
+hbase_ping() {
+  local r
+  r=$(hbase_http /version/cluster 10) || return 1
+  [[ $r == '200 "'* ]]
+}
+
+# Real readiness: the master has finished initializing (until then table admin calls get
+# PleaseHoldException, a 503, although /version/cluster already answers) and a read of hbase:meta
+# goes through the regionserver (a Get of a missing row: 404, where an unassigned meta gives 503).
+hbase_healthy() {
+  local r
+  hbase_ping || return 1
+  r=$(hbase_http /hbase:meta/schema 15) || return 1
+  [[ $r == 200* ]] || return 1
+  r=$(hbase_http /hbase:meta/herald-services-probe 15) || return 1
+  [[ $r == 404* ]]
+}
+
+hbase_version() {
+  local r
+  r=$(hbase_http /version/cluster 10) || return 1
+  r=${r#200 \"}
+  printf '%s\n' "${r%%\"*}"
+}
+
+hbase_log_tail() {
+  local f
+  for f in "$HBASE_LOGS/master.out" "$HBASE_LOGS/master.log" "$HBASE_LOGS/rest.out" \
+    "$HBASE_LOGS/rest.log"; do
+    [[ -s $f ]] || continue
+    warn "---- last lines of $f ----"
+    tail -n 30 "$f" >&2
+  done
+}
+
+hbase_start_master() {
+  local java
+  java=$(java_bin)
+  say "hbase: starting HMaster (ZooKeeper $HBASE_ZK, master 16000/16010, regionserver 16020/16030)"
+  start_bg "$HBASE_PIDFILE" "$HBASE_LOGS/master.out" \
+    "$java" -Xms256m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=50 -XX:OnOutOfMemoryError="kill -9 %p" \
+    "${HBASE_JVM_FLAGS[@]}" \
+    -Dhbase.log.dir="$HBASE_LOGS" -Dhbase.log.file=master.log \
+    -Dlog4j2.configurationFile="$HBASE_SRC/log4j2.properties" \
+    -cp "$HBASE_CONF_DIR:$HBASE_LIB/*" \
+    -Dherald.hbase.home="$HBASE_HOME" org.apache.hadoop.hbase.master.HMaster start
+}
+
+hbase_start_rest() {
+  local java
+  java=$(java_bin)
+  say "hbase: starting the REST gateway on $HBASE_REST_URL"
+  start_bg "$HBASE_REST_PIDFILE" "$HBASE_LOGS/rest.out" \
+    "$java" -Xms64m -Xmx384m -XX:+UseSerialGC -XX:OnOutOfMemoryError="kill -9 %p" \
+    "${HBASE_JVM_FLAGS[@]}" -Dsun.net.httpserver.nodelay=true \
+    -Dhbase.log.dir="$HBASE_LOGS" -Dhbase.log.file=rest.log \
+    -Dlog4j2.configurationFile="$HBASE_SRC/log4j2.properties" \
+    -cp "$HBASE_CONF_DIR:$HBASE_LIB/*:$HBASE_GW" \
+    -Dherald.hbase.home="$HBASE_HOME" HeraldHBaseRest "$HBASE_REST_PORT" "$HBASE_HOST"
+}
+
+hbase_up() {
+  local pid rpid start p
+  if pid=$(hbase_pid); then
+    if rpid=$(hbase_rest_pid) && hbase_ping; then
+      say "hbase: already running (master pid $pid, REST pid $rpid, $HBASE_REST_URL, ZooKeeper $HBASE_ZK)"
+      hbase_jars_current \
+        || warn "hbase: scripts/services/hbase/pom.xml changed since the jars were fetched; run: $0 down hbase && $0 up hbase"
+      return 0
+    fi
+    if ! rpid=$(hbase_rest_pid); then
+      # The master runs but the gateway died: restart the gateway only.
+      port_open "$HBASE_HOST" "$HBASE_REST_PORT" \
+        && die "hbase: $HBASE_HOST:$HBASE_REST_PORT is taken by a process this script did not start"
+      hbase_compile_gateway
+      hbase_start_rest
+    fi
+  else
+    if rpid=$(hbase_rest_pid); then
+      warn "hbase: REST gateway (pid $rpid) runs without a master; restarting it"
+      stop_pid "$rpid" "hbase REST gateway"
+    fi
+    rm -f "$HBASE_PIDFILE" "$HBASE_REST_PIDFILE"
+    for p in "$HBASE_ZK_PORT" "${HBASE_PORTS[@]}" "$HBASE_REST_PORT"; do
+      if port_open "$HBASE_HOST" "$p"; then
+        die "hbase: port $HBASE_HOST:$p is taken by a process this script did not start"
+      fi
+    done
+    hbase_fetch
+    hbase_compile_gateway
+    hbase_write_config
+    hbase_start_master
+  fi
+
+  start=$SECONDS
+  while ((SECONDS - start < HBASE_START_TIMEOUT)); do
+    if ! pid=$(hbase_pid); then
+      hbase_log_tail
+      if rpid=$(hbase_rest_pid); then stop_pid "$rpid" "hbase REST gateway"; fi
+      rm -f "$HBASE_PIDFILE" "$HBASE_REST_PIDFILE"
+      die "hbase: HMaster exited during startup (logs: $HBASE_LOGS)"
+    fi
+    # The gateway's HBase client reads ZooKeeper first: start it once ZooKeeper listens.
+    if ! rpid=$(hbase_rest_pid); then
+      if [[ -s $HBASE_REST_PIDFILE ]]; then
+        hbase_log_tail
+        die "hbase: the REST gateway exited during startup (logs: $HBASE_LOGS)"
+      fi
+      if port_open "$HBASE_HOST" "$HBASE_ZK_PORT"; then
+        hbase_start_rest
+      fi
+    elif hbase_healthy; then
+      say "hbase: up (HBase $(hbase_version), master pid $pid, REST pid $rpid, $HBASE_REST_URL, ZooKeeper $HBASE_ZK) in $((SECONDS - start)) s"
+      return 0
+    fi
+    sleep 0.5
+  done
+  hbase_log_tail
+  die "hbase: not healthy after ${HBASE_START_TIMEOUT} s (master pid $pid still running; logs: $HBASE_LOGS)"
+}
+
+hbase_down() {
+  local purge=$1 pid start
+  if pid=$(hbase_rest_pid); then
+    say "hbase: stopping the REST gateway (pid $pid)"
+    stop_pid "$pid" "hbase REST gateway"
+  fi
+  if pid=$(hbase_pid); then
+    # A cluster shutdown through the master (what `hbase master stop --shutDownCluster` does)
+    # flushes and closes every region. A plain SIGTERM takes longer here (~20 s: ZooKeeper, which
+    # runs in the same JVM, goes first and the regionserver retries it) and leaves the WAL to be
+    # replayed at the next start; it stays the fallback.
+    say "hbase: stopping HMaster (pid $pid)"
+    start=$SECONDS
+    if timeout 60 "$SHELL_SELF" tool hbase org.apache.hadoop.hbase.master.HMaster stop \
+      --shutDownCluster >"$HBASE_LOGS/stop.out" 2>&1; then
+      while kill -0 "$pid" 2>/dev/null && ((SECONDS - start < 90)); do
+        sleep 0.2
+      done
+    else
+      warn "hbase: cluster shutdown request failed (see $HBASE_LOGS/stop.out); sending SIGTERM"
+    fi
+    stop_pid "$pid" "hbase master"
+    say "hbase: stopped"
+  else
+    say "hbase: not running"
+  fi
+  rm -f "$HBASE_PIDFILE" "$HBASE_REST_PIDFILE"
+  if [[ $purge == purge ]]; then
+    rm -rf "$HBASE_DATA" "$HBASE_TMP"
+    say "hbase: data purged ($HBASE_DATA)"
+  fi
+}
+
+hbase_status() {
+  local pid rpid
+  if pid=$(hbase_pid); then
+    if ! rpid=$(hbase_rest_pid); then
+      say "hbase: REST gateway not running (master pid $pid alive; run: $0 up hbase)"
+      return 1
+    fi
+    if hbase_ping; then
+      say "hbase: running (master pid $pid, REST pid $rpid, $HBASE_REST_URL, ZooKeeper $HBASE_ZK)"
+      return 0
+    fi
+    say "hbase: not answering (master pid $pid, REST pid $rpid alive, $HBASE_REST_URL/version/cluster fails)"
+    return 1
+  fi
+  say "hbase: stopped"
+  return 1
+}
+
+hbase_env() {
+  echo "export HERALD_HBASE_REST_URL=$HBASE_REST_URL"
+  echo "export HERALD_HBASE_ZK=$HBASE_ZK"
+}
+
+# hbase_tool CLASS ARG...: run a class from the HBase jars with this instance's hbase-site.xml,
+# e.g. org.apache.hadoop.hbase.util.VersionInfo or org.apache.hadoop.hbase.zookeeper.ZKMainServer.
+hbase_tool() {
+  local java
+  java=$(java_bin)
+  [[ -d $HBASE_LIB ]] || die "hbase: no jars in $HBASE_LIB yet (run: $0 up hbase)"
+  [[ -f $HBASE_CONF_DIR/hbase-site.xml ]] || hbase_write_config
+  "$java" -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 "${HBASE_JVM_FLAGS[@]}" \
+    -Dhbase.log.dir="$HBASE_LOGS" -Dhbase.log.file=tool.log \
+    -Dlog4j2.configurationFile="$HBASE_SRC/log4j2.properties" \
+    -cp "$HBASE_CONF_DIR:$HBASE_LIB/*" "$@"
 }
 
 # ---------------------------------------------------------------------------------------------
