@@ -5,6 +5,7 @@
  *   herald start                       job + edge in one process (the default; `npm start`)
  *   herald job                         the job stages only (fan-out consumer group member)
  *   herald edge                        the edge only (HTTP API, SSE, edge consumer group member)
+ *   herald migrate                     apply store schema migrations and exit
  *   herald topology validate|explain|graph FILE
  *
  * Settings: env vars or --flags (see `herald --help`); invalid settings stop start-up with a
@@ -19,6 +20,7 @@ import { HeraldError, isHeraldError } from '../core/errors.ts';
 import { SETTINGS, loadConfig, parseFlags, DEFAULTS } from '../core/config.ts';
 import { logger } from '../core/logger.ts';
 import { startHerald, type Role } from '../jobs/app.ts';
+import { migrateStores } from '../jobs/migrate.ts';
 import { runTopologyCommand } from './topology-command.ts';
 
 const HELP = `Usage: herald <command> [--flag value ...]
@@ -27,6 +29,7 @@ Commands:
   start                 run the whole job (fan-out stage + edge) in one process
   job                   run the job stages only (kafka profile: a member of each job group)
   edge                  run an edge only (kafka profile: HTTP API, SSE, edge consumer group)
+  migrate               apply the store schema migrations (MySQL shards, SQLite files) and exit
   topology validate F   check a topology file; prints every error with its line
   topology explain F    print stages, log topics, partitions, operators, consumer groups
   help                  this text
@@ -43,6 +46,18 @@ async function main(argv: string[]): Promise<number> {
     return argv.length === 0 ? 2 : 0;
   }
   if (command === 'topology') return runTopologyCommand(rest, io);
+  if (command === 'migrate') {
+    const { flags, positional } = parseFlags(rest);
+    if (positional.length > 0) {
+      io.stderr(`Unexpected argument(s): ${positional.join(' ')}\n\n${HELP}`);
+      return 2;
+    }
+    const config = loadConfig(process.env, flags);
+    logger.level = config.logLevel;
+    const report = await migrateStores(config);
+    io.stdout(`herald migrate: ${report.mysqlShards} MySQL shard(s), SQLite stores in ${report.sqliteDirs.join(', ')}: up to date\n`);
+    return 0;
+  }
   const roles: Record<string, Role[]> = { start: ['job', 'edge'], job: ['job'], edge: ['edge'] };
   const selected = roles[command];
   if (!selected) {

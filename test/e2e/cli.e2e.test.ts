@@ -49,4 +49,13 @@ describe('herald CLI', () => {
     expect(r.code).toBe(1);
     expect(r.err).toContain('HERALD_TOPOLOGY_NOT_FOUND');
   });
+
+  it('migrates the stores and exits (embedded profile)', () => {
+    const dir = tempDir();
+    const r = herald(['migrate'], { HERALD_DATA_DIR: dir });
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('up to date');
+    expect(r.out).toContain(path.join(dir, 'stores'));
+  });
 });
+

@@ -1,0 +1,35 @@
+/**
+ * `herald migrate`: applies the schema migrations of every store the settings name, then exits.
+ * Start-up applies them too; this runs them ahead of a deploy (e.g. before new instances start).
+ *  - MySQL shards (HERALD_MYSQL_SHARDS): `herald_schema_migrations`, under a named lock.
+ *  - SQLite stores: the shared ones (kafka profile: HERALD_SHARED_STORE_DIR; embedded:
+ *    HERALD_DATA_DIR/stores) and this instance's local dedup store.
+ * The log transport is not touched.
+ */
+import path from 'node:path';
+import type { HeraldConfig } from '../core/config.ts';
+import type { LogTransport } from '../log/types.ts';
+import { openMysqlSubscriptionStore } from '../stores/mysql/subscription-store.ts';
+import { openSqliteStores } from './profiles/sqlite-stores.ts';
+
+/** What was migrated, for the command's output. */
+export interface MigrationReport {
+  mysqlShards: number;
+  sqliteDirs: string[];
+}
+
+/**
+ * @throws HeraldError HERALD_STORE_FAILED / HERALD_STORE_REJECTED from a store that cannot be migrated
+ */
+export async function migrateStores(config: HeraldConfig): Promise<MigrationReport> {
+  const kafka = config.profile === 'kafka';
+  const useMysql = kafka && config.mysqlShards.length > 0;
+  if (useMysql) await (await openMysqlSubscriptionStore({ shards: config.mysqlShards })).close();
+  const local = path.join(config.dataDir, 'stores');
+  const shared = kafka ? config.sharedStoreDir : local;
+  // Opening migrates; the inbox routing needs no partition count until a user is looked up.
+  const noTransport = { partitionCount: () => 1 } as unknown as LogTransport;
+  const stores = await openSqliteStores({ sharedDir: shared, localDir: local, durability: config.durability, transport: noTransport, userLog: '', ownership: kafka && !config.redisUrl, subscriptions: !useMysql });
+  await stores.close();
+  return { mysqlShards: useMysql ? config.mysqlShards.length : 0, sqliteDirs: [...new Set([shared, local])] };
+}
