@@ -39,6 +39,8 @@ export interface HeraldConfig {
   mysqlShards: string[];
   /** Redis (kafka profile): subscription cache, edge partition ownership; empty: none / SQLite. */
   redisUrl: string;
+  /** HBase REST gateway (kafka profile): the inbox; empty: SQLite in the shared store dir. */
+  hbaseRestUrl: string;
   /**
    * URL other edges redirect a user's stream to when this edge owns the user's partition
    * (kafka profile); default `http://<host>:<port>` as bound.
@@ -77,6 +79,7 @@ export const DEFAULTS = {
   advertisedUrl: '',
   mysqlShards: [] as string[],
   redisUrl: '',
+  hbaseRestUrl: '',
   dataDir: './data',
   topologyFile: 'jobs/notifications.topology.yaml',
   retentionDays: 7, // days
@@ -141,6 +144,13 @@ export const SETTINGS: readonly SettingSpec[] = [
     flag: '--redis-url',
     parse: (raw) => (/^rediss?:\/\/[^\s]+$/.test(raw.trim()) ? raw.trim() : undefined),
     accepts: 'a redis://host:port[/db] URL',
+  },
+  {
+    key: 'hbaseRestUrl',
+    env: 'HERALD_HBASE_REST_URL',
+    flag: '--hbase-rest-url',
+    parse: (raw) => (/^https?:\/\/[^\s/]+\/?$/.test(raw.trim()) ? raw.trim().replace(/\/$/, '') : undefined),
+    accepts: 'the http(s) origin of an HBase REST gateway, e.g. http://127.0.0.1:18080',
   },
   { key: 'sharedStoreDir', env: 'HERALD_SHARED_STORE_DIR', flag: '--shared-store-dir', parse: nonEmpty, accepts: 'a directory path' },
   {
