@@ -8,7 +8,13 @@
  *   inbox-read-after InboxStore.readAfter latency, limit 100 (SSE resume)
  *   dedup-confirmed  DedupStore.confirmed, batches of 500 keys (half confirmed)
  *
+ * With HERALD_MYSQL_URL / HERALD_REDIS_URL set (`eval "$(scripts/services.sh env)"`), it then
+ * measures the subscription store on MySQL (1 vs 2 shards), the Redis cache in front (miss, hit)
+ * and subscribe throughput (bench/lib/network-stores.ts; bench/results/stores-network.json).
+ * Without them it prints a `skipped:` line.
+ *
  * Usage: node bench/stores.bench.ts   (prints figures, writes bench/results/stores-sqlite.json)
+ *        node bench/stores.bench.ts --network   (only the MySQL/Redis part)
  *        TMPDIR=/dev/shm node bench/stores.bench.ts   (databases on tmpfs: no fsync cost)
  *        node bench/stores.bench.ts --scenario <name>   (one scenario, JSON on the last line)
  */
@@ -21,6 +27,7 @@ import Database from 'better-sqlite3';
 import type { Notification } from '../core/types.ts';
 import { openSqliteDedupStore, openSqliteInboxStore, openSqliteSubscriptionStore } from '../stores/sqlite/index.ts';
 import type { InboxEntry } from '../stores/types.ts';
+import { printNetworkTable, runNetworkBench } from './lib/network-stores.ts';
 import { printEnvironment, writeResult } from './lib/report.ts';
 
 type Figures = Record<string, number>;
@@ -180,7 +187,7 @@ async function runOne(name: string): Promise<void> {
   }
 }
 
-function runAll(): void {
+function runSqlite(): Record<string, Figures> {
   printEnvironment('stores (embedded SQLite)');
   const self = fileURLToPath(import.meta.url);
   const results: Record<string, Figures> = {};
@@ -197,8 +204,18 @@ function runAll(): void {
   db.close();
   console.log(`# better-sqlite3 with SQLite ${sqlite}; journal WAL, synchronous NORMAL; data in ${tmpdir()}`);
   writeResult('stores-sqlite', { sqlite, data_dir: tmpdir(), scenarios: results });
+  return results;
+}
+
+/** MySQL/Redis figures when their URLs are set (a `skipped:` line otherwise). */
+async function runNetwork(sqlite: Figures | undefined): Promise<void> {
+  const network = await runNetworkBench();
+  if (network === null) return;
+  printNetworkTable(network, sqlite);
+  writeResult('stores-network', { ...network, sqlite_subscribers_of: sqlite ?? null });
 }
 
 const at = process.argv.indexOf('--scenario');
 if (at >= 0) await runOne(process.argv[at + 1] ?? '');
-else runAll();
+else if (process.argv.includes('--network')) await runNetwork(undefined);
+else await runNetwork(runSqlite()['subscribers-of']);

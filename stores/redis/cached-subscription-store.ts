@@ -41,6 +41,11 @@ if (v or '0') == ARGV[1] then
 end
 return 0`;
 
+/** The pipeline with the fill command defined in the constructor. */
+interface FillPipeline {
+  heraldFillIfVersion(key: string, versionKey: string, version: string, value: string, ttlSeconds: number): unknown;
+}
+
 /** See the module comment. */
 export class CachedSubscriptionStore implements SubscriptionStore {
   readonly #store: SubscriptionStore;
@@ -62,6 +67,8 @@ export class CachedSubscriptionStore implements SubscriptionStore {
     this.#max = o.maxCachedSubscribers ?? 10_000;
     this.#prefix = o.prefix ?? 'herald:subs:';
     redis.on('ready', () => void this.#replayInvalidations());
+    // Sent once per connection, then called by its SHA (EVALSHA): a miss fills hundreds of keys.
+    if (!('heraldFillIfVersion' in redis)) redis.defineCommand('heraldFillIfVersion', { numberOfKeys: 2, lua: FILL_IF_VERSION });
   }
 
   #key(topicId: string): string {
@@ -132,7 +139,7 @@ export class CachedSubscriptionStore implements SubscriptionStore {
       const subs = fresh.get(t) ?? [];
       result.set(t, subs);
       const value = subs.length > this.#max ? BIG : encode(subs);
-      fills.eval(FILL_IF_VERSION, 2, this.#key(t), this.#versionKey(t), versions.get(t)!, value, this.#ttl);
+      (fills as unknown as FillPipeline).heraldFillIfVersion(this.#key(t), this.#versionKey(t), versions.get(t)!, value, this.#ttl);
     }
     try {
       await fills.exec();
