@@ -55,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
     const config = loadConfig(process.env, flags);
     logger.level = config.logLevel;
     const report = await migrateStores(config);
-    io.stdout(`herald migrate: ${report.mysqlShards} MySQL shard(s), SQLite stores in ${report.sqliteDirs.join(', ')}: up to date\n`);
+    io.stdout(`herald migrate: ${report.mysqlShards} MySQL shard(s), ${report.hbaseTable ? `HBase table ${report.hbaseTable}, ` : ''}SQLite stores in ${report.sqliteDirs.join(', ')}: up to date\n`);
     return 0;
   }
   const roles: Record<string, Role[]> = { start: ['job', 'edge'], job: ['job'], edge: ['edge'] };

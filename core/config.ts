@@ -41,6 +41,8 @@ export interface HeraldConfig {
   redisUrl: string;
   /** HBase REST gateway (kafka profile): the inbox; empty: SQLite in the shared store dir. */
   hbaseRestUrl: string;
+  /** HBase table of the inbox (created with the retention as TTL when missing). */
+  hbaseInboxTable: string;
   /**
    * URL other edges redirect a user's stream to when this edge owns the user's partition
    * (kafka profile); default `http://<host>:<port>` as bound.
@@ -80,6 +82,7 @@ export const DEFAULTS = {
   mysqlShards: [] as string[],
   redisUrl: '',
   hbaseRestUrl: '',
+  hbaseInboxTable: 'herald_inbox',
   dataDir: './data',
   topologyFile: 'jobs/notifications.topology.yaml',
   retentionDays: 7, // days
@@ -151,6 +154,13 @@ export const SETTINGS: readonly SettingSpec[] = [
     flag: '--hbase-rest-url',
     parse: (raw) => (/^https?:\/\/[^\s/]+\/?$/.test(raw.trim()) ? raw.trim().replace(/\/$/, '') : undefined),
     accepts: 'the http(s) origin of an HBase REST gateway, e.g. http://127.0.0.1:18080',
+  },
+  {
+    key: 'hbaseInboxTable',
+    env: 'HERALD_HBASE_INBOX_TABLE',
+    flag: '--hbase-inbox-table',
+    parse: (raw) => (/^[A-Za-z0-9_.-]{1,100}$/.test(raw.trim()) ? raw.trim() : undefined),
+    accepts: 'an HBase table name (letters, digits, _ . -)',
   },
   { key: 'sharedStoreDir', env: 'HERALD_SHARED_STORE_DIR', flag: '--shared-store-dir', parse: nonEmpty, accepts: 'a directory path' },
   {

@@ -72,6 +72,9 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
           userLog: userLog ?? 'herald.user',
           mysqlShards: config.mysqlShards,
           redisUrl: config.redisUrl,
+          hbaseRestUrl: config.hbaseRestUrl,
+          hbaseInboxTable: config.hbaseInboxTable,
+          retentionMs,
         })
       : await openEmbeddedProfile(config.dataDir, retentionMs, config.durability, userLog);
   // Kafka: each job stage with dedup state changelogs its confirm store (restored on assignment).

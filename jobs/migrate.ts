@@ -2,6 +2,7 @@
  * `herald migrate`: applies the schema migrations of every store the settings name, then exits.
  * Start-up applies them too; this runs them ahead of a deploy (e.g. before new instances start).
  *  - MySQL shards (HERALD_MYSQL_SHARDS): `herald_schema_migrations`, under a named lock.
+ *  - the HBase inbox table (HERALD_HBASE_REST_URL): created with the retention as TTL if missing.
  *  - SQLite stores: the shared ones (kafka profile: HERALD_SHARED_STORE_DIR; embedded:
  *    HERALD_DATA_DIR/stores) and this instance's local dedup store.
  * The log transport is not touched.
@@ -11,10 +12,13 @@ import type { HeraldConfig } from '../core/config.ts';
 import type { LogTransport } from '../log/types.ts';
 import { openMysqlSubscriptionStore } from '../stores/mysql/subscription-store.ts';
 import { openSqliteStores } from './profiles/sqlite-stores.ts';
+import { openHBaseInboxStore } from '../stores/hbase/inbox-store.ts';
 
 /** What was migrated, for the command's output. */
 export interface MigrationReport {
   mysqlShards: number;
+  /** The HBase inbox table ensured, or null. */
+  hbaseTable: string | null;
   sqliteDirs: string[];
 }
 
@@ -31,5 +35,8 @@ export async function migrateStores(config: HeraldConfig): Promise<MigrationRepo
   const noTransport = { partitionCount: () => 1 } as unknown as LogTransport;
   const stores = await openSqliteStores({ sharedDir: shared, localDir: local, durability: config.durability, transport: noTransport, userLog: '', ownership: kafka && !config.redisUrl, subscriptions: !useMysql });
   await stores.close();
-  return { mysqlShards: useMysql ? config.mysqlShards.length : 0, sqliteDirs: [...new Set([shared, local])] };
+  if (kafka && config.hbaseRestUrl) {
+    await (await openHBaseInboxStore({ restUrl: config.hbaseRestUrl, table: config.hbaseInboxTable, retentionMs: config.retentionDays * 86_400_000 })).close();
+  }
+  return { mysqlShards: useMysql ? config.mysqlShards.length : 0, hbaseTable: kafka && config.hbaseRestUrl ? config.hbaseInboxTable : null, sqliteDirs: [...new Set([shared, local])] };
 }

@@ -15,6 +15,8 @@ import { createKafkaTransport } from '../../log/kafka/index.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import type { Profile } from './profile.ts';
 import { openSqliteStores } from './sqlite-stores.ts';
+import { openHBaseInboxStore } from '../../stores/hbase/inbox-store.ts';
+import { writeUserRecords } from '../../sinks/edge-delivery/inbox-writer.ts';
 import { openNetworkSubscriptionStore } from '../../stores/network-subscriptions.ts';
 import { connectRedis } from '../../stores/redis/client.ts';
 import { RedisOwnershipStore } from '../../stores/redis/ownership-store.ts';
@@ -53,6 +55,12 @@ export interface KafkaProfileOptions {
   mysqlShards?: readonly string[];
   /** Redis for the subscription cache and edge ownership; empty: SQLite ownership, no cache. */
   redisUrl?: string;
+  /** HBase REST gateway for the inbox; empty: SQLite inbox shards in `sharedStoreDir`. */
+  hbaseRestUrl?: string;
+  /** Inbox retention (the HBase column family TTL), ms. */
+  retentionMs?: number;
+  /** HBase table of the inbox. Default herald_inbox. */
+  hbaseInboxTable?: string;
 }
 
 /**
@@ -84,6 +92,15 @@ export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile>
         closers.push(() => subscriptions!.close());
         storeSpecs = { ...storeSpecs, subscriptions: { kind: 'mysql', shards, ...(o.redisUrl ? { redisUrl: o.redisUrl } : {}) } };
       }
+      let inbox = stores.inbox;
+      let createInboxWriters = stores.createInboxWriters;
+      if (o.hbaseRestUrl) {
+        // HBase I/O is asynchronous HTTP: one writer on the main thread, no SQLite threads.
+        const hbase = await openHBaseInboxStore({ restUrl: o.hbaseRestUrl, table: o.hbaseInboxTable, retentionMs: o.retentionMs ?? 7 * 86_400_000 });
+        closers.push(() => hbase.close());
+        inbox = hbase;
+        createInboxWriters = () => [{ write: (records) => writeUserRecords(hbase, records), close: async () => {} }];
+      }
       let ownership = stores.ownership;
       // Without Redis, presence is per process: right for one edge, partial with several.
       let presence: PresenceStore = new MemoryPresenceStore();
@@ -98,6 +115,8 @@ export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile>
         transport,
         ...stores,
         subscriptions: subscriptions!,
+        inbox,
+        createInboxWriters,
         ownership,
         presence,
         storeSpecs,

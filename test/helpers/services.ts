@@ -73,3 +73,10 @@ export async function freshMysqlDatabases(n: number): Promise<{ urls: string[]; 
     },
   };
 }
+
+/** The test HBase REST gateway (HERALD_HBASE_REST_URL). @throws Error when unset */
+export function hbaseRestUrl(): string {
+  const url = process.env.HERALD_HBASE_REST_URL;
+  if (!url) throw new Error('HERALD_HBASE_REST_URL is not set. Run `npm run test:integration` (it starts HBase with scripts/services.sh), or `scripts/services.sh up hbase && eval "$(scripts/services.sh env)"` first.');
+  return url;
+}

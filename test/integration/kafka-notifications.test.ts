@@ -1,11 +1,13 @@
 /**
  * The end-to-end scenario of the embedded profile (test/scenarios/notifications.scenario.ts),
  * unchanged, on the kafka profile against the real broker: fan-out in Kafka transactions, the
- * edge as a member of its consumer group. Twice: with the SQLite shared stores, and with
- * subscriptions in two MySQL shards behind the Redis cache and edge ownership in Redis.
+ * edge as a member of its consumer group. Twice: with the SQLite shared stores, and with the real
+ * stores: subscriptions in two MySQL shards behind the Redis cache, ownership and presence in
+ * Redis, the inbox in HBase.
  */
 import { startInProcess, tempDir } from '../helpers/herald.ts';
-import { freshMysqlDatabases, isolatedTopology, kafkaBrokers, redisUrl } from '../helpers/services.ts';
+import { dropHBaseInboxTable } from '../../stores/hbase/inbox-store.ts';
+import { freshMysqlDatabases, hbaseRestUrl, isolatedTopology, kafkaBrokers, redisUrl, uniqueName } from '../helpers/services.ts';
 import { describeNotificationScenario } from '../scenarios/notifications.scenario.ts';
 
 describeNotificationScenario('kafka', () => {
@@ -13,9 +15,10 @@ describeNotificationScenario('kafka', () => {
   return startInProcess({ HERALD_PROFILE: 'kafka', HERALD_KAFKA_BROKERS: kafkaBrokers(), HERALD_TOPOLOGY: isolatedTopology(dir), HERALD_DATA_DIR: dir });
 });
 
-describeNotificationScenario('kafka + MySQL + Redis', async () => {
+describeNotificationScenario('kafka + MySQL + Redis + HBase', async () => {
   const dir = tempDir();
   const dbs = await freshMysqlDatabases(2);
+  const table = uniqueName('inbox').replaceAll('-', '_');
   const started = await startInProcess({
     HERALD_PROFILE: 'kafka',
     HERALD_KAFKA_BROKERS: kafkaBrokers(),
@@ -23,11 +26,14 @@ describeNotificationScenario('kafka + MySQL + Redis', async () => {
     HERALD_DATA_DIR: dir,
     HERALD_MYSQL_SHARDS: dbs.urls.join(','),
     HERALD_REDIS_URL: redisUrl(),
+    HERALD_HBASE_REST_URL: hbaseRestUrl(),
+    HERALD_HBASE_INBOX_TABLE: table,
   });
   const close = started.app.close.bind(started.app);
   started.app.close = async () => {
     await close();
     await dbs.drop();
+    await dropHBaseInboxTable(hbaseRestUrl(), table);
   };
   return started;
 });
