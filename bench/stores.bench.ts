@@ -11,15 +11,18 @@
  * With HERALD_MYSQL_URL / HERALD_REDIS_URL set (`eval "$(scripts/services.sh env)"`), it then
  * measures the subscription store on MySQL (1 vs 2 shards), the Redis cache in front (miss, hit)
  * and subscribe throughput (bench/lib/network-stores.ts; bench/results/stores-network.json).
- * Without them it prints a `skipped:` line.
+ * With HERALD_HBASE_REST_URL set, it measures the HBase inbox (appends in edge-shaped batches,
+ * replays, list pages, SSE resume; bench/lib/hbase-inbox.ts) into the same file. Without them it
+ * prints a `skipped:` line. The network file is merged: a part that did not run keeps its figures.
  *
  * Usage: node bench/stores.bench.ts   (prints figures, writes bench/results/stores-sqlite.json)
- *        node bench/stores.bench.ts --network   (only the MySQL/Redis part)
+ *        node bench/stores.bench.ts --network   (only the MySQL/Redis and HBase part)
+ *        node bench/stores.bench.ts --hbase   (only the HBase part)
  *        TMPDIR=/dev/shm node bench/stores.bench.ts   (databases on tmpfs: no fsync cost)
  *        node bench/stores.bench.ts --scenario <name>   (one scenario, JSON on the last line)
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +30,9 @@ import Database from 'better-sqlite3';
 import type { Notification } from '../core/types.ts';
 import { openSqliteDedupStore, openSqliteInboxStore, openSqliteSubscriptionStore } from '../stores/sqlite/index.ts';
 import type { InboxEntry } from '../stores/types.ts';
+import { printHBaseInboxTable, runHBaseInboxBench } from './lib/hbase-inbox.ts';
 import { printNetworkTable, runNetworkBench } from './lib/network-stores.ts';
-import { printEnvironment, writeResult } from './lib/report.ts';
+import { printEnvironment, RESULTS_DIR, writeResult } from './lib/report.ts';
 
 type Figures = Record<string, number>;
 
@@ -207,15 +211,33 @@ function runSqlite(): Record<string, Figures> {
   return results;
 }
 
-/** MySQL/Redis figures when their URLs are set (a `skipped:` line otherwise). */
-async function runNetwork(sqlite: Figures | undefined): Promise<void> {
-  const network = await runNetworkBench();
-  if (network === null) return;
-  printNetworkTable(network, sqlite);
-  writeResult('stores-network', { ...network, sqlite_subscribers_of: sqlite ?? null });
+/**
+ * MySQL/Redis and HBase figures when their URLs are set (`skipped:` lines otherwise), merged into
+ * bench/results/stores-network.json: a part that did not run keeps its earlier figures (with the
+ * environment of the run that measured them).
+ */
+async function runNetwork(sqlite: Record<string, Figures> | undefined, parts: { mysql: boolean; hbase: boolean }): Promise<void> {
+  const network = parts.mysql ? await runNetworkBench() : null;
+  if (network !== null) printNetworkTable(network, sqlite?.['subscribers-of']);
+  const hbase = parts.hbase ? await runHBaseInboxBench() : null;
+  if (hbase !== null) printHBaseInboxTable(hbase, sqlite);
+  if (network === null && hbase === null) return;
+  const file = join(RESULTS_DIR, 'stores-network.json');
+  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+  const { name: _name, environment, ...kept } = previous;
+  const merged: Record<string, unknown> = { ...kept };
+  if (network !== null) {
+    Object.assign(merged, network, { sqlite_subscribers_of: sqlite?.['subscribers-of'] ?? null });
+    delete merged.mysql_redis_environment;
+  } else if (kept.scenarios !== undefined && kept.mysql_redis_environment === undefined) {
+    merged.mysql_redis_environment = environment;
+  }
+  if (hbase !== null) merged.hbase_inbox = hbase;
+  writeResult('stores-network', merged);
 }
 
 const at = process.argv.indexOf('--scenario');
 if (at >= 0) await runOne(process.argv[at + 1] ?? '');
-else if (process.argv.includes('--network')) await runNetwork(undefined);
-else await runNetwork(runSqlite()['subscribers-of']);
+else if (process.argv.includes('--hbase')) await runNetwork(undefined, { mysql: false, hbase: true });
+else if (process.argv.includes('--network')) await runNetwork(undefined, { mysql: true, hbase: true });
+else await runNetwork(runSqlite(), { mysql: true, hbase: true });

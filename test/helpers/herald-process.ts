@@ -2,6 +2,7 @@
  * One Herald role (`herald job` / `herald edge`) as a child process of the real CLI, its output
  * written straight to a log file (kept for diagnosis when a test fails).
  */
+import { childEnv } from './services.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,7 +31,7 @@ export interface SpawnRoleOptions {
   name: string;
   role: 'job' | 'edge' | 'start';
   port: number;
-  /** HERALD_* settings (HERALD_DATA_DIR etc.); merged over process.env. */
+  /** HERALD_* settings (HERALD_DATA_DIR etc.); merged over process.env minus store settings (see childEnv). */
   env: Record<string, string>;
   logFile: string;
   /** Max wait for GET /healthz 200, ms. */
@@ -49,7 +50,7 @@ export async function spawnHeraldRole(o: SpawnRoleOptions): Promise<HeraldRolePr
   const fd = fs.openSync(o.logFile, 'a');
   const child = spawn(process.execPath, ['--max-semi-space-size=64', path.join(ROOT, 'cli/herald.ts'), o.role], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(o.port), ...o.env },
+    env: childEnv({ PORT: String(o.port), ...o.env }),
     stdio: ['ignore', fd, fd],
   });
   fs.closeSync(fd); // the child holds its own copy

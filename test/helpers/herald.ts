@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { childEnv } from './services.ts';
 import { loadConfig } from '../../core/config.ts';
 import { startHerald, type HeraldApp } from '../../jobs/app.ts';
 
@@ -54,7 +55,7 @@ export async function freePort(): Promise<number> {
 export async function spawnHerald(dataDir: string, port: number, env: Record<string, string> = {}): Promise<HeraldChild> {
   const child = spawn(process.execPath, ['--max-semi-space-size=64', path.join(ROOT, 'cli/herald.ts'), 'start'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HERALD_DATA_DIR: dataDir, HERALD_LOG_LEVEL: 'warn', HERALD_WORKER_THREADS: '2', ...env },
+    env: childEnv({ PORT: String(port), HERALD_DATA_DIR: dataDir, HERALD_LOG_LEVEL: 'warn', HERALD_WORKER_THREADS: '2', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -80,3 +80,16 @@ export function hbaseRestUrl(): string {
   if (!url) throw new Error('HERALD_HBASE_REST_URL is not set. Run `npm run test:integration` (it starts HBase with scripts/services.sh), or `scripts/services.sh up hbase && eval "$(scripts/services.sh env)"` first.');
   return url;
 }
+
+/**
+ * The environment for a Herald child process: this process's environment without the Herald
+ * settings that pick stores and servers (`scripts/services.sh env` exports some of them, e.g.
+ * HERALD_REDIS_URL, HERALD_HBASE_REST_URL), so a child uses exactly what its test passes.
+ */
+export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(env)) {
+    if (/^HERALD_(PROFILE|KAFKA_BROKERS|MYSQL_SHARDS|REDIS_URL|HBASE_REST_URL|HBASE_INBOX_TABLE|SHARED_STORE_DIR|ADVERTISED_URL|TOPOLOGY|DATA_DIR)$/.test(key)) delete env[key];
+  }
+  return { ...env, ...extra };
+}
