@@ -46,14 +46,20 @@ async function main(argv: string[]): Promise<number> {
     return argv.length === 0 ? 2 : 0;
   }
   if (command === 'topology') return runTopologyCommand(rest, io);
-  if (command === 'migrate') {
+  /** Settings from env and flags; null (after printing usage) when stray arguments were given. */
+  const settings = () => {
     const { flags, positional } = parseFlags(rest);
     if (positional.length > 0) {
       io.stderr(`Unexpected argument(s): ${positional.join(' ')}\n\n${HELP}`);
-      return 2;
+      return null;
     }
     const config = loadConfig(process.env, flags);
     logger.level = config.logLevel;
+    return config;
+  };
+  if (command === 'migrate') {
+    const config = settings();
+    if (config === null) return 2;
     const report = await migrateStores(config);
     io.stdout(`herald migrate: ${report.mysqlShards} MySQL shard(s), ${report.hbaseTable ? `HBase table ${report.hbaseTable}, ` : ''}SQLite stores in ${report.sqliteDirs.join(', ')}: up to date\n`);
     return 0;
@@ -64,13 +70,8 @@ async function main(argv: string[]): Promise<number> {
     io.stderr(`Unknown command "${command}".\n\n${HELP}`);
     return 2;
   }
-  const { flags, positional } = parseFlags(rest);
-  if (positional.length > 0) {
-    io.stderr(`Unexpected argument(s): ${positional.join(' ')}\n\n${HELP}`);
-    return 2;
-  }
-  const config = loadConfig(process.env, flags);
-  logger.level = config.logLevel;
+  const config = settings();
+  if (config === null) return 2;
   if (config.profile === 'embedded' && command !== 'start') {
     // The embedded log lives in one process's data directory: a job without its edge (or the
     // reverse) would accept publishes nobody fans out, or fan out to nobody.

@@ -52,3 +52,20 @@ export async function redisReady(redis: Redis, timeoutMs = 5_000): Promise<void>
 export function redisError(err: unknown, op: string): HeraldError {
   return new HeraldError('HERALD_STORE_FAILED', `Redis ${op} failed: ${(err as Error).message}`, { cause: err });
 }
+
+/**
+ * Runs a pipeline; rejects with HERALD_STORE_FAILED (naming `op`) when Redis is unreachable or any
+ * command of it failed.
+ * @returns each command's [error, result]
+ */
+export async function execPipeline(p: ReturnType<Redis['pipeline']>, op: string): Promise<[Error | null, unknown][]> {
+  let results: [Error | null, unknown][] | null;
+  try {
+    results = await p.exec();
+  } catch (err) {
+    throw redisError(err, op);
+  }
+  const failed = results?.find(([e]) => e !== null);
+  if (failed) throw redisError(failed[0], op);
+  return results ?? [];
+}

@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { PartitionOwnershipStore } from '../types.ts';
-import { redisError } from './client.ts';
+import { execPipeline, redisError } from './client.ts';
 
 const RELEASE_IF_OWNER = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -29,14 +29,14 @@ export class RedisOwnershipStore implements PartitionOwnershipStore {
     if (partitions.length === 0) return;
     const p = this.#redis.pipeline();
     for (const n of partitions) p.set(this.#key(log, n), owner, 'PX', leaseMs);
-    await this.#exec(p, 'ownership.claim');
+    await execPipeline(p, 'ownership.claim');
   }
 
   async release(log: string, partitions: readonly number[], owner: string): Promise<void> {
     if (partitions.length === 0) return;
     const p = this.#redis.pipeline();
     for (const n of partitions) p.eval(RELEASE_IF_OWNER, 1, this.#key(log, n), owner);
-    await this.#exec(p, 'ownership.release');
+    await execPipeline(p, 'ownership.release');
   }
 
   async ownerOf(log: string, partition: number): Promise<string | null> {
@@ -48,15 +48,4 @@ export class RedisOwnershipStore implements PartitionOwnershipStore {
   }
 
   async close(): Promise<void> {}
-
-  async #exec(p: ReturnType<Redis['pipeline']>, op: string): Promise<void> {
-    let results: [Error | null, unknown][] | null;
-    try {
-      results = await p.exec();
-    } catch (err) {
-      throw redisError(err, op);
-    }
-    const failed = results?.find(([e]) => e !== null);
-    if (failed) throw redisError(failed[0], op);
-  }
 }

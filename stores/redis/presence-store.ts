@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { PresenceStore } from '../types.ts';
-import { redisError } from './client.ts';
+import { execPipeline } from './client.ts';
 
 /** ZADD the entry, then stretch the key's TTL to the entry's expiry if that is later. */
 const UPSERT = `
@@ -31,13 +31,13 @@ export class RedisPresenceStore implements PresenceStore {
     const until = this.#now() + leaseMs;
     const p = this.#redis.pipeline();
     for (const u of userIds) p.eval(UPSERT, 1, this.#prefix + u, until, edge, leaseMs);
-    await this.#exec(p, 'presence.online');
+    await execPipeline(p, 'presence.online');
   }
 
   async offline(userId: string, edge: string, graceMs: number): Promise<void> {
     const p = this.#redis.pipeline();
     p.eval(UPSERT, 1, this.#prefix + userId, this.#now() + graceMs, edge, graceMs);
-    await this.#exec(p, 'presence.offline');
+    await execPipeline(p, 'presence.offline');
   }
 
   async onlineOf(userIds: readonly string[]): Promise<Set<string>> {
@@ -45,7 +45,7 @@ export class RedisPresenceStore implements PresenceStore {
     const now = this.#now();
     const p = this.#redis.pipeline();
     for (const u of userIds) p.zcount(this.#prefix + u, `(${now}`, '+inf');
-    const results = await this.#exec(p, 'presence.onlineOf');
+    const results = await execPipeline(p, 'presence.onlineOf');
     const out = new Set<string>();
     results.forEach(([, n], i) => {
       if (Number(n) > 0) out.add(userIds[i]!);
@@ -54,16 +54,4 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async close(): Promise<void> {}
-
-  async #exec(p: ReturnType<Redis['pipeline']>, op: string): Promise<[Error | null, unknown][]> {
-    let results: [Error | null, unknown][] | null;
-    try {
-      results = await p.exec();
-    } catch (err) {
-      throw redisError(err, op);
-    }
-    const failed = results?.find(([e]) => e !== null);
-    if (failed) throw redisError(failed[0], op);
-    return results ?? [];
-  }
 }
