@@ -37,6 +37,7 @@ export async function openEmbeddedProfile(
       transport,
       ...stores,
       subscriptions: stores.subscriptions!,
+      idempotency: stores.idempotency!,
       presence: new MemoryPresenceStore(),
       async close() {
         await transport.close();

@@ -18,6 +18,7 @@ import { openSqliteStores } from './sqlite-stores.ts';
 import { openHBaseInboxStore } from '../../stores/hbase/inbox-store.ts';
 import { writeUserRecords } from '../../sinks/edge-delivery/inbox-writer.ts';
 import { openNetworkSubscriptionStore } from '../../stores/network-subscriptions.ts';
+import { openMysqlIdempotencyStore } from '../../stores/mysql/idempotency-store.ts';
 import { connectRedis } from '../../stores/redis/client.ts';
 import { RedisOwnershipStore } from '../../stores/redis/ownership-store.ts';
 import { RedisPresenceStore } from '../../stores/redis/presence-store.ts';
@@ -81,12 +82,18 @@ export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile>
       userLog: o.userLog,
       ownership: !o.redisUrl,
       subscriptions: !useMysql,
+      idempotency: !useMysql,
     });
     const closers: (() => Promise<void>)[] = [];
     try {
       let subscriptions = stores.subscriptions;
+      let idempotency = stores.idempotency;
       let storeSpecs = stores.storeSpecs;
       if (useMysql) {
+        // Idempotency-Key claims in MySQL too: every edge, on any machine, sees the same claims.
+        const claims = await openMysqlIdempotencyStore({ shards: [...o.mysqlShards!] });
+        closers.push(() => claims.close());
+        idempotency = claims;
         const shards = [...o.mysqlShards!];
         subscriptions = await openNetworkSubscriptionStore({ shards, redisUrl: o.redisUrl || undefined });
         closers.push(() => subscriptions!.close());
@@ -115,6 +122,7 @@ export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile>
         transport,
         ...stores,
         subscriptions: subscriptions!,
+        idempotency: idempotency!,
         inbox,
         createInboxWriters,
         ownership,

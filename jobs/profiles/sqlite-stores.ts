@@ -37,12 +37,16 @@ export interface SqliteStoresOptions {
   ownership: boolean;
   /** Open the subscription store (false when MySQL holds subscriptions). Default true. */
   subscriptions?: boolean;
+  /** Open the Idempotency-Key store (false when MySQL holds the claims). Default true. */
+  idempotency?: boolean;
 }
 
 /** The store part of a {@link Profile}, and how to close it. */
-export type SqliteStores = Pick<Profile, 'inbox' | 'dedup' | 'idempotency' | 'ownership' | 'storeSpecs' | 'createInboxWriters'> & {
+export type SqliteStores = Pick<Profile, 'inbox' | 'dedup' | 'ownership' | 'storeSpecs' | 'createInboxWriters'> & {
   /** Null when `subscriptions: false`. */
   subscriptions: Profile['subscriptions'] | null;
+  /** Null when `idempotency: false`. */
+  idempotency: Profile['idempotency'] | null;
   close(): Promise<void>;
 };
 
@@ -63,7 +67,7 @@ export async function openSqliteStores(o: SqliteStoresOptions): Promise<SqliteSt
   // The partition count is read when first needed: the topic is created after the profile opens.
   const inbox = createShardedInbox(shards, (userId) => partitionFor(userId, o.transport.partitionCount(o.userLog)) % INBOX_SHARDS);
   const dedup = await openSqliteDedupStore({ path: local('dedup.db'), synchronous });
-  const idempotency = await openSqliteIdempotencyStore({ path: shared('idempotency.db'), synchronous });
+  const idempotency = o.idempotency === false ? null : await openSqliteIdempotencyStore({ path: shared('idempotency.db'), synchronous });
   const ownership = o.ownership ? await openSqliteOwnershipStore({ path: shared('ownership.db'), synchronous }) : null;
   return {
     subscriptions,
@@ -77,7 +81,7 @@ export async function openSqliteStores(o: SqliteStoresOptions): Promise<SqliteSt
       dedup: { kind: 'sqlite', path: local('dedup.db') },
     },
     async close() {
-      await Promise.all([subscriptions?.close(), inbox.close(), dedup.close(), idempotency.close(), ownership?.close()]);
+      await Promise.all([subscriptions?.close(), inbox.close(), dedup.close(), idempotency?.close(), ownership?.close()]);
     },
   };
 }

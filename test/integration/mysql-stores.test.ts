@@ -1,12 +1,15 @@
 /**
- * The MySQL subscription store against the real MariaDB: the SubscriptionStore contract (the same
- * suite the SQLite store passes) on one shard and on two shards, plus migrations and sharding.
+ * The MySQL stores against the real MariaDB: the SubscriptionStore contract (the same suite the
+ * SQLite store passes) on one shard and on two shards, the IdempotencyStore contract on two
+ * shards, plus migrations and sharding.
  */
 import mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { openMysqlSubscriptionStore } from '../../stores/mysql/subscription-store.ts';
 import { shardOf } from '../../stores/mysql/shard-map.ts';
 import { subscriptionStoreContract } from '../contract/subscription-store.contract.ts';
+import { idempotencyStoreContract } from '../contract/idempotency-store.contract.ts';
+import { openMysqlIdempotencyStore } from '../../stores/mysql/idempotency-store.ts';
 import { freshMysqlDatabases } from '../helpers/services.ts';
 
 for (const shards of [1, 2]) {
@@ -22,6 +25,18 @@ for (const shards of [1, 2]) {
     };
   });
 }
+
+idempotencyStoreContract('mysql, 2 shards', async () => {
+  const dbs = await freshMysqlDatabases(2);
+  const store = await openMysqlIdempotencyStore({ shards: dbs.urls });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await dbs.drop();
+    },
+  };
+});
 
 describe('mysql subscription store: migrations and shards', () => {
   it('migrates once (a second open applies nothing) and keeps each topic on its shard', async () => {
