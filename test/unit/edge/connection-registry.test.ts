@@ -89,4 +89,24 @@ describe('SSE connection registry', () => {
     expect(registry.isConnected('alice')).toBe(false);
     expect(registry.isConnected('bob')).toBe(true);
   });
+
+  it("reports a user's first stream and last close (presence), not every stream", () => {
+    const events: string[] = [];
+    registry = new ConnectionRegistry({
+      pingIntervalMs: 60_000,
+      maxBufferedBytes: 1 << 20,
+      onUserConnected: (u) => events.push(`+${u}`),
+      onUserDisconnected: (u) => events.push(`-${u}`),
+    });
+    const [a1, a2] = [new FakeResponse(), new FakeResponse()];
+    registry.add('ann', a1 as unknown as ServerResponse);
+    registry.add('ann', a2 as unknown as ServerResponse);
+    expect(registry.users()).toEqual(['ann']);
+    a1.end();
+    expect(events).toEqual(['+ann']);
+    a2.end();
+    expect(events).toEqual(['+ann', '-ann']);
+    expect(registry.users()).toEqual([]);
+  });
 });
+
