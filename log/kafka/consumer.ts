@@ -240,7 +240,9 @@ export class KafkaLogConsumer implements LogConsumer {
     const queues = tps.map((tp) => this.#parts.get(keyOf(tp.topic, tp.partition))).filter((q): q is PartitionQueue => q !== undefined);
     await this.#release(queues, lost);
     this.#rd.incrementalUnassign(tps);
-    this.#log.debug({ partitions: tps, lost }, 'partitions revoked');
+    // A lost assignment means the broker dropped this member (session timeout or poll interval).
+    if (lost) this.#log.warn({ partitions: tps }, 'partitions lost: this member was dropped from the group; rejoining');
+    else this.#log.debug({ partitions: tps }, 'partitions revoked');
   }
 
   /** Waits for in-flight batches, commits (unless lost), calls onRevoked, forgets the queues. */

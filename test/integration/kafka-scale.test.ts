@@ -339,6 +339,9 @@ describe('kafka profile at scale (4 fan-out jobs, 2 edges, kill -9 of a job and 
           }),
       );
       const sum = (k: keyof ResilientStream['stats']) => streams.reduce((n, s) => n + s.stats[k], 0);
+      // A rebalance near the end closes streams of moved partitions; they must come back.
+      const reconnectDeadline = Date.now() + 30_000;
+      while (streams.some((s) => !s.connected) && Date.now() < reconnectDeadline) await sleep(200);
       const connectedAtEnd = streams.filter((s) => s.connected).length;
       const unexpectedExits = procs.filter((p) => !p.alive && p !== jobs[0] && !downEdges.has(p)).map((p) => p.name);
       console.log(
