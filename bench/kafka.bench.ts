@@ -45,6 +45,7 @@ import { brokerPid, CpuMeter, MachineCpuMeter, scrapeAll, sum, type Sample } fro
 import { ProgressBar } from './lib/progress.ts';
 import { percentile, printEnvironment, writeResult } from './lib/report.ts';
 import { SseListener } from './lib/sse-listener.ts';
+import { seededRandom as prng } from './lib/prng.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -82,17 +83,6 @@ const BROKERS = opts.brokers!;
 const RUN = `hbench-${randomUUID().slice(0, 8)}`; // prefix of every topic and group of this run
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** mulberry32: a seeded PRNG, so two runs build the same subscriptions and publish sequence. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ── 1. ceiling ─────────────────────────────────────────────────────────────────────────────
 

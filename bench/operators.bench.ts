@@ -33,6 +33,7 @@ import type { CompiledStage } from '../topology/types.ts';
 import { loadTopology } from '../topology/index.ts';
 import { MemoryDedupStore, MemorySubscriptionStore, type MemorySeed } from '../test/unit/operators/fixtures/memory-stores.ts';
 import { environment, printEnvironment, target, writeResult } from './lib/report.ts';
+import { seededRandom as rng } from './lib/prng.ts';
 
 const T0 = Date.UTC(2026, 10, 29, 15, 0, 0);
 const USER_LOG = 'herald.user';
@@ -53,16 +54,6 @@ function fanoutStage(): CompiledStage {
   return FANOUT_STAGE;
 }
 
-/** Deterministic PRNG (mulberry32) so every run sees the same data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = rng(42);
 const hex = (n: number) => Array.from({ length: n }, () => Math.floor(random() * 16).toString(16)).join('');

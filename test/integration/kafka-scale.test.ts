@@ -25,6 +25,7 @@ import { spawnHeraldRole, type HeraldRoleProcess } from '../helpers/herald-proce
 import { api, fetchAll } from '../helpers/http.ts';
 import { ResilientStream } from '../helpers/resilient-sse.ts';
 import { isolatedTopology, kafkaBrokers } from '../helpers/services.ts';
+import { seededRandom as prng } from '../../bench/lib/prng.ts';
 
 const USERS = 100;
 const TOPICS = 40;
@@ -37,17 +38,6 @@ const RETRY_RATE = 0.05;
 const CONVERGE_MS = 120_000;
 const TEST_TIMEOUT_MS = 285_000;
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
