@@ -33,6 +33,7 @@ import type { InboxEntry } from '../stores/types.ts';
 import { printHBaseInboxTable, runHBaseInboxBench } from './lib/hbase-inbox.ts';
 import { printNetworkTable, runNetworkBench } from './lib/network-stores.ts';
 import { printEnvironment, RESULTS_DIR, writeResult } from './lib/report.ts';
+import { rng, uuidV7 } from './lib/data.ts';
 
 type Figures = Record<string, number>;
 
@@ -43,20 +44,6 @@ const SCENARIOS: Record<string, (dir: string) => Promise<Figures>> = {
   'inbox-read-after': inboxReadAfter,
   'dedup-confirmed': dedupConfirmed,
 };
-
-/** Deterministic pseudo-random numbers in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-function uuidV7(ms: number, n: number): string {
-  const t = ms.toString(16).padStart(12, '0');
-  return `${t.slice(0, 8)}-${t.slice(8)}-7${(n >>> 20).toString(16).padStart(3, '0').slice(-3)}-8${((n >>> 8) & 0xfff).toString(16).padStart(3, '0')}-${n.toString(16).padStart(12, '0')}`;
-}
 
 function message(r: () => number): Notification['message'] {
   return { title: 'Order shipped', body: `Your order #${Math.floor(r() * 1e9)} is on its way and should arrive within two working days.`, url: 'https://example.com/orders/123', priority: 'normal' };

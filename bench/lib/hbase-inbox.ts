@@ -25,6 +25,7 @@ import type { Notification } from '../../core/types.ts';
 import { dropHBaseInboxTable, openHBaseInboxStore, type HBaseInboxStore } from '../../stores/hbase/inbox-store.ts';
 import type { InboxEntry, InboxPage } from '../../stores/types.ts';
 import { percentile } from './report.ts';
+import { rng, uuidV7 } from './data.ts';
 
 export type Figures = Record<string, number>;
 
@@ -38,21 +39,6 @@ const PAGE = 100;
 const BASE_MS = 1_700_000_000_000;
 /** How long an unavailable HBase (a restart) is waited for before the bench gives up, ms. */
 const RETRY_FOR_MS = 120_000;
-
-/** Deterministic pseudo-random numbers in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-/** A UUIDv7-shaped id carrying `ms`, unique by `n`. */
-function uuidV7(ms: number, n: number): string {
-  const t = ms.toString(16).padStart(12, '0');
-  return `${t.slice(0, 8)}-${t.slice(8)}-7${(n >>> 20).toString(16).padStart(3, '0').slice(-3)}-8${((n >>> 8) & 0xfff).toString(16).padStart(3, '0')}-${n.toString(16).padStart(12, '0')}`;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

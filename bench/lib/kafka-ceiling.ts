@@ -9,61 +9,27 @@
  *   per consumed batch (~1000 records) with sendOffsetsToTransaction (KIP-98/447), serial.
  * Also the admin calls the benchmark needs (create/delete topics, delete consumer groups).
  */
-import { createRequire } from 'node:module';
+import { call, loadKafkaClient, RD, type KafkaClientModule, type RdKafkaError as RdError } from '../../log/kafka/client.ts';
+import type { KafkaMessage as RdMessage } from '../../log/kafka/batch.ts';
+import { resolveKafkaOptions } from '../../log/kafka/options.ts';
+import { producerConfig } from '../../log/kafka/producer.ts';
 
 /** The binding's exports (node-rdkafka-style API). */
-export type KafkaModule = typeof import('@confluentinc/kafka-javascript');
+export type KafkaModule = KafkaClientModule;
 type RdProducer = InstanceType<KafkaModule['Producer']>;
 type RdConsumer = InstanceType<KafkaModule['KafkaConsumer']>;
 
-interface RdError {
-  code: number;
-  message: string;
-}
-
-interface RdMessage {
-  topic: string;
-  partition: number;
-  offset: number;
-  timestamp?: number;
-  key?: Buffer | string | null;
-  value: Buffer | null;
-}
-
 const QUEUE_FULL = -184;
-const TIMED_OUT = -185;
-const TOPIC_ALREADY_EXISTS = 36;
 const REQUEST_TIMEOUT_MS = 30_000;
 
-let cached: KafkaModule | null = null;
-
-/** Loads the librdkafka binding (built for Node 24 in node_modules). */
-export function kafka(): KafkaModule {
-  cached ??= createRequire(import.meta.url)('@confluentinc/kafka-javascript') as KafkaModule;
-  return cached;
-}
-
-function call<T = void>(fn: (cb: (err: any, value?: any) => void) => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => fn((err: unknown, value?: unknown) => (err ? reject(err) : resolve(value as T))));
-}
+/** Loads the librdkafka binding (built for Node 24 by npm run setup:kafka). */
+export const kafka = loadKafkaClient;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** librdkafka producer properties of the ceiling; the same values as Herald's producerConfig. */
+/** librdkafka producer properties of the ceiling: Herald's producerConfig, and Java's murmur2 partitioner. */
 export function ceilingProducerConfig(brokers: string, clientId: string): Record<string, string | number | boolean> {
-  return {
-    'bootstrap.servers': brokers,
-    'client.id': clientId,
-    'enable.idempotence': true,
-    acks: 'all',
-    'linger.ms': 5,
-    'compression.type': 'lz4',
-    'queue.buffering.max.messages': 1_000_000,
-    'queue.buffering.max.kbytes': 1_048_576,
-    'message.max.bytes': 4_194_304,
-    'socket.nagle.disable': true,
-    partitioner: 'murmur2_random', // Java's (and Herald's) key → partition mapping
-  };
+  return { ...producerConfig(resolveKafkaOptions({ brokers }), clientId), partitioner: 'murmur2_random' };
 }
 
 /** Consumer properties of the ceiling (read_committed, explicit commits, like Herald's members). */
@@ -83,7 +49,7 @@ export async function createTopic(brokers: string, topic: string, partitions: nu
   const admin = kafka().AdminClient.create({ 'bootstrap.servers': brokers, 'client.id': 'herald-bench-admin' });
   try {
     await call((cb) => admin.createTopic({ topic, num_partitions: partitions, replication_factor: -1 }, REQUEST_TIMEOUT_MS, cb)).catch((err: RdError) => {
-      if (err.code !== TOPIC_ALREADY_EXISTS) throw err;
+      if (err.code !== RD.TOPIC_ALREADY_EXISTS) throw err;
     });
   } finally {
     admin.disconnect();
@@ -209,7 +175,7 @@ async function consumeBatch(c: RdConsumer, max: number): Promise<RdMessage[]> {
   try {
     return await call<RdMessage[]>((cb) => c.consume(max, cb as never));
   } catch (err) {
-    if ((err as RdError).code === TIMED_OUT) return [];
+    if ((err as RdError).code === RD.TIMED_OUT) return [];
     throw err;
   }
 }
