@@ -218,12 +218,11 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
       logger.error({ err }, 'retention purge failed; will retry');
     }
   };
-  const userLogOfEdge = topology.stages.find((st) => st.role === 'edge' && roles.includes('edge'))?.source.log;
   const renewTimer =
-    ownership && userLogOfEdge
+    ownership && userLog
       ? setInterval(() => {
           if (owned.size === 0) return;
-          ownership.claim(userLogOfEdge, [...owned], advertisedUrl, OWNERSHIP_LEASE_MS).catch((err: unknown) => logger.warn({ err }, 'renewing edge partition claims failed; will retry'));
+          ownership.claim(userLog, [...owned], advertisedUrl, OWNERSHIP_LEASE_MS).catch((err: unknown) => logger.warn({ err }, 'renewing edge partition claims failed; will retry'));
         }, OWNERSHIP_RENEW_MS)
       : null;
   renewTimer?.unref();
