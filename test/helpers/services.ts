@@ -93,3 +93,11 @@ export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS
   }
   return { ...env, ...extra };
 }
+
+/**
+ * Settings of an in-process Herald on the kafka profile: the test broker, an isolated topology
+ * copy and `dir` as its data directory, plus `extra` (store URLs and the like).
+ */
+export function kafkaProfileEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { HERALD_PROFILE: 'kafka', HERALD_KAFKA_BROKERS: kafkaBrokers(), HERALD_TOPOLOGY: isolatedTopology(dir), HERALD_DATA_DIR: dir, ...extra };
+}

@@ -11,7 +11,7 @@ import type { HeraldApp } from '../../jobs/app.ts';
 import { dropHBaseInboxTable } from '../../stores/hbase/inbox-store.ts';
 import { api, fetchAll, waitFor } from '../helpers/http.ts';
 import { ROOT, startInProcess, tempDir } from '../helpers/herald.ts';
-import { hbaseRestUrl, isolatedTopology, kafkaBrokers, uniqueName } from '../helpers/services.ts';
+import { hbaseRestUrl, kafkaProfileEnv, uniqueName } from '../helpers/services.ts';
 
 const services = (...args: string[]) => execFileSync(path.join(ROOT, 'scripts/services.sh'), args, { stdio: 'pipe', timeout: 240_000 }).toString();
 
@@ -21,14 +21,10 @@ describe('HBase outage mid-run (kafka profile)', () => {
   const table = uniqueName('inbox').replaceAll('-', '_');
   beforeAll(async () => {
     const dir = tempDir();
-    ({ app, url } = await startInProcess({
-      HERALD_PROFILE: 'kafka',
-      HERALD_KAFKA_BROKERS: kafkaBrokers(),
-      HERALD_TOPOLOGY: isolatedTopology(dir),
-      HERALD_DATA_DIR: dir,
+    ({ app, url } = await startInProcess(kafkaProfileEnv(dir, {
       HERALD_HBASE_REST_URL: hbaseRestUrl(),
       HERALD_HBASE_INBOX_TABLE: table,
-    }));
+    })));
   });
   afterAll(async () => {
     services('up', 'hbase'); // leave HBase running for the next tests, whatever happened

@@ -7,28 +7,24 @@
  */
 import { startInProcess, tempDir } from '../helpers/herald.ts';
 import { dropHBaseInboxTable } from '../../stores/hbase/inbox-store.ts';
-import { freshMysqlDatabases, hbaseRestUrl, isolatedTopology, kafkaBrokers, redisUrl, uniqueName } from '../helpers/services.ts';
+import { freshMysqlDatabases, hbaseRestUrl, kafkaProfileEnv, redisUrl, uniqueName } from '../helpers/services.ts';
 import { describeNotificationScenario } from '../scenarios/notifications.scenario.ts';
 
 describeNotificationScenario('kafka', () => {
   const dir = tempDir();
-  return startInProcess({ HERALD_PROFILE: 'kafka', HERALD_KAFKA_BROKERS: kafkaBrokers(), HERALD_TOPOLOGY: isolatedTopology(dir), HERALD_DATA_DIR: dir });
+  return startInProcess(kafkaProfileEnv(dir));
 });
 
 describeNotificationScenario('kafka + MySQL + Redis + HBase', async () => {
   const dir = tempDir();
   const dbs = await freshMysqlDatabases(2);
   const table = uniqueName('inbox').replaceAll('-', '_');
-  const started = await startInProcess({
-    HERALD_PROFILE: 'kafka',
-    HERALD_KAFKA_BROKERS: kafkaBrokers(),
-    HERALD_TOPOLOGY: isolatedTopology(dir),
-    HERALD_DATA_DIR: dir,
+  const started = await startInProcess(kafkaProfileEnv(dir, {
     HERALD_MYSQL_SHARDS: dbs.urls.join(','),
     HERALD_REDIS_URL: redisUrl(),
     HERALD_HBASE_REST_URL: hbaseRestUrl(),
     HERALD_HBASE_INBOX_TABLE: table,
-  });
+  }));
   const close = started.app.close.bind(started.app);
   started.app.close = async () => {
     await close();

@@ -8,7 +8,7 @@ import { connectRedis, redisReady } from '../../stores/redis/client.ts';
 import { RedisPresenceStore } from '../../stores/redis/presence-store.ts';
 import { waitFor } from '../helpers/http.ts';
 import { startInProcess, tempDir } from '../helpers/herald.ts';
-import { isolatedTopology, kafkaBrokers, redisUrl, uniqueName } from '../helpers/services.ts';
+import { kafkaProfileEnv, redisUrl, uniqueName } from '../helpers/services.ts';
 
 describe('presence in Redis (kafka profile)', () => {
   let app: HeraldApp;
@@ -18,7 +18,7 @@ describe('presence in Redis (kafka profile)', () => {
   beforeAll(async () => {
     await redisReady(redis);
     const dir = tempDir();
-    ({ app, url } = await startInProcess({ HERALD_PROFILE: 'kafka', HERALD_KAFKA_BROKERS: kafkaBrokers(), HERALD_TOPOLOGY: isolatedTopology(dir), HERALD_DATA_DIR: dir, HERALD_REDIS_URL: redisUrl() }));
+    ({ app, url } = await startInProcess(kafkaProfileEnv(dir, { HERALD_REDIS_URL: redisUrl() })));
   });
   afterAll(async () => {
     await app?.close();

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeraldApp } from '../../jobs/app.ts';
 import { api, fetchAll, waitFor } from '../helpers/http.ts';
 import { ROOT, startInProcess, tempDir } from '../helpers/herald.ts';
-import { freshMysqlDatabases, isolatedTopology, kafkaBrokers, redisUrl, uniqueName } from '../helpers/services.ts';
+import { freshMysqlDatabases, kafkaProfileEnv, redisUrl, uniqueName } from '../helpers/services.ts';
 
 const services = (...args: string[]) => execFileSync(path.join(ROOT, 'scripts/services.sh'), args, { stdio: 'pipe', timeout: 60_000 }).toString();
 
@@ -21,14 +21,10 @@ describe('Redis outage mid-run (kafka profile)', () => {
     const dir = tempDir();
     const dbs = await freshMysqlDatabases(1);
     drop = dbs.drop;
-    ({ app, url } = await startInProcess({
-      HERALD_PROFILE: 'kafka',
-      HERALD_KAFKA_BROKERS: kafkaBrokers(),
-      HERALD_TOPOLOGY: isolatedTopology(dir),
-      HERALD_DATA_DIR: dir,
+    ({ app, url } = await startInProcess(kafkaProfileEnv(dir, {
       HERALD_MYSQL_SHARDS: dbs.urls.join(','),
       HERALD_REDIS_URL: redisUrl(),
-    }));
+    })));
   });
   afterAll(async () => {
     services('up', 'redis'); // whatever happened, leave Redis running for the next tests
