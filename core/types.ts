@@ -26,6 +26,19 @@ export interface PublishRecord extends Notification {
 }
 
 /**
+ * Value of a record on the fan-out pages log (herald.fanout-pages): one publish of a topic too
+ * large to fan out inline, restricted to the subscribers whose user hash falls in bucket
+ * `fanout_bucket` of `fanout_buckets` (core/user-hash.ts). Key = `topic_id/bucket`, so every
+ * publish of one topic puts the same users on the same partition, in publish order.
+ */
+export interface FanoutPageRecord extends PublishRecord {
+  /** 0 ≤ fanout_bucket < fanout_buckets. */
+  fanout_bucket: number;
+  /** Number of buckets the publish was split into, 1..65536. */
+  fanout_buckets: number;
+}
+
+/**
  * A record on the user log: key = user_id, value = the Notification JSON (UTF-8). The value
  * bytes are the same for every recipient of one notification, so fan-out encodes it once.
  */

@@ -283,9 +283,13 @@ function dedupPurgeBefore(topology: CompiledTopology, nowMs: number, retentionBe
   return Math.max(before, retentionBefore);
 }
 
-/** The log topic the edge appends publishes to: the source log of the first job stage. */
+/**
+ * The log topic the edge appends publishes to: the source log of the first job stage that no
+ * stage writes (the topology's input; e.g. not herald.fanout-pages, which the fanout stage fills).
+ */
 function publishLogOf(topology: CompiledTopology): string {
-  const first = topology.stages.find((s) => s.role === 'job');
-  if (!first) throw new Error(`topology ${topology.name} has no job stage to publish to`);
+  const written = new Set(topology.stages.flatMap((s) => s.sinks.map((k) => k.log)));
+  const first = topology.stages.find((s) => s.role === 'job' && !written.has(s.source.log));
+  if (!first) throw new Error(`topology ${topology.name} has no job stage reading a log that no stage writes, so there is nowhere to publish to`);
   return first.source.log;
 }

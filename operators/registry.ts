@@ -11,6 +11,7 @@ import { bloomRestoreSinceMs, createBloomState, restoreBloomState } from './bloo
 import { SubscriptionJoinOperator } from './subscription-join/subscription-join.ts';
 import { UserRepartitionOperator } from './user-repartition/user-repartition.ts';
 import { RoutingSink } from '../sinks/routing/routing-sink.ts';
+import { FANOUT_PAGES_SINK, FanoutPagesSink } from '../sinks/fanout-pages/fanout-pages-sink.ts';
 import type { Operator, Sink } from './types.ts';
 
 /** What restoring a partition's state may read (interfaces only). */
@@ -63,7 +64,10 @@ export const OPERATORS: ReadonlyMap<string, OperatorRegistration> = new Map<stri
 ]);
 
 /** Sink types that run on the operator workers, by name. */
-export const SINKS: ReadonlyMap<string, SinkRegistration> = new Map<string, SinkRegistration>([['routing', { create: () => new RoutingSink() }]]);
+export const SINKS: ReadonlyMap<string, SinkRegistration> = new Map<string, SinkRegistration>([
+  ['routing', { create: () => new RoutingSink() }],
+  [FANOUT_PAGES_SINK, { create: (options) => new FanoutPagesSink(options) }],
+]);
 
 /**
  * The registration of an operator type.

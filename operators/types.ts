@@ -41,6 +41,16 @@ export interface ChainRecord {
   value: PublishRecord;
   /** `value.published_at` as ms since the epoch. */
   publishedAtMs: number;
+  /**
+   * For a fan-out page record (herald.fanout-pages): the only subscribers this record fans out
+   * to are those in this user-hash bucket. Null for a publish record.
+   */
+  bucket: { index: number; count: number } | null;
+  /**
+   * Set by subscription-join: the topic is too large to fan out inline, so the fanout-pages sink
+   * splits the record into one page record per bucket instead (`recipients` stays null).
+   */
+  paged: boolean;
   /** Recipients' user_ids, set by subscription-join (null before the join; may be shared between records: read-only). */
   recipients: string[] | null;
   /**

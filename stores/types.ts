@@ -6,6 +6,7 @@
  * as `cause`.
  */
 import type { Notification } from '../core/types.ts';
+import type { UserHashRange } from '../core/user-hash.ts';
 
 /** One subscription period of a user to a topic. */
 export interface Subscriber {
@@ -18,6 +19,28 @@ export interface Subscriber {
    * out after it, still reaches them: the join keeps subscribed_at ≤ published_at < unsubscribed_at.
    */
   unsubscribed_at?: number;
+}
+
+/** Result of {@link SubscriptionStore.subscribersForFanout}. */
+export interface FanoutLookup {
+  /** Topics fanned out inline → their periods (ordered by user_id, subscribed_at; [] when none). */
+  inline: Map<string, Subscriber[]>;
+  /** Topics fanned out in pages (by user-hash bucket, see {@link SubscriptionStore.subscribersInRange}). */
+  paged: Set<string>;
+}
+
+/** Where a page of {@link SubscriptionStore.subscribersInRange} ended (exclusive start of the next). */
+export interface SubscriberCursor {
+  user_hash: number;
+  user_id: string;
+  subscribed_at: number;
+}
+
+/** One page of {@link SubscriptionStore.subscribersInRange}. */
+export interface SubscriberPage {
+  subscribers: Subscriber[];
+  /** Pass as `after` for the next page; null when this page is the last. */
+  next: SubscriberCursor | null;
 }
 
 /** Subscriptions: topic_id → user_ids, and the reverse index user_id → topic_ids. */
@@ -36,6 +59,22 @@ export interface SubscriptionStore {
    * user may appear more than once. Topics without any map to [].
    */
   subscribersOf(topicIds: readonly string[]): Promise<Map<string, Subscriber[]>>;
+  /**
+   * The fan-out lookup of a batch (one round trip per shard): which topics are fanned out inline,
+   * with their subscription periods (as {@link subscribersOf}), and which in pages. A topic goes
+   * to `paged` when more than `maxInline` subscription periods were ever created for it (a
+   * counter that only grows, kept by subscribe): once paged, a topic stays paged, so its later
+   * publishes never overtake earlier ones queued for paged fan-out. Inline lists are therefore
+   * never longer than `maxInline`. Every asked topic is in exactly one of the two.
+   */
+  subscribersForFanout(topicIds: readonly string[], maxInline: number): Promise<FanoutLookup>;
+  /**
+   * One page of a topic's subscription periods whose user hash (core/user-hash.ts) is in
+   * `range`, ordered by (user hash, user_id, subscribed_at), at most `limit`, after `after`
+   * (the previous page's `next`). Reads an index range: memory is bounded by `limit` whatever the
+   * topic's size. `next` is null on the last page.
+   */
+  subscribersInRange(topicId: string, range: UserHashRange, after: SubscriberCursor | null, limit: number): Promise<SubscriberPage>;
   /** Topics a user is subscribed to now, ordered by topic_id. */
   topicsOf(userId: string): Promise<string[]>;
   /** Forgets subscriptions that ended before `beforeMs`. Returns how many. */

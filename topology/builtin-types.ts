@@ -8,13 +8,21 @@ import type { OperatorType, SinkType } from './catalog.ts';
 import { TOPOLOGY_DEFAULTS } from './defaults.ts';
 
 const OP = TOPOLOGY_DEFAULTS.operators;
+const SINK = TOPOLOGY_DEFAULTS.sinks;
 
 /**
- * Options of `subscription-join`: topic_id → the user_ids subscribed to it at publish time.
- * None yet (one batched store lookup per batch; paging of very large topics comes with the
- * MySQL store).
+ * Options of `subscription-join`: topic_id → the user_ids subscribed to it at publish time, one
+ * batched store lookup per batch. A topic that ever had more than `max_inline_subscribers`
+ * subscription periods is not loaded: the record is marked paged and the stage's `fanout-pages`
+ * sink splits it into one page record per user-hash bucket; the stage reading those page records
+ * runs the join again, reading only that bucket, `page_size` periods per round trip.
  */
-export const subscriptionJoinOptions = z.strictObject({});
+export const subscriptionJoinOptions = z.strictObject({
+  /** Subscription periods a topic may have ever had and still be fanned out inline (1 to 10 million). */
+  max_inline_subscribers: z.int().min(1).max(10_000_000).default(OP['subscription-join'].maxInlineSubscribers),
+  /** Subscription periods read per store round trip when fanning out one bucket of a paged topic (1 to 100 000). */
+  page_size: z.int().min(1).max(100_000).default(OP['subscription-join'].pageSize),
+});
 /** Validated options of `subscription-join`. */
 export type SubscriptionJoinOptions = z.output<typeof subscriptionJoinOptions>;
 
@@ -51,6 +59,20 @@ export const routingOptions = z.strictObject({});
 export type RoutingOptions = z.output<typeof routingOptions>;
 
 /**
+ * Options of `fanout-pages`: splits each publish of a paged topic (marked by subscription-join)
+ * into `buckets` page records, keyed `topic_id/bucket`, on the node's `log`. The same topic and
+ * bucket always land on the same partition, so one user's notifications of one topic stay in
+ * publish order. Changing `buckets` re-maps users to buckets: change it only when the stage
+ * reading the pages log has no lag.
+ */
+export const fanoutPagesOptions = z.strictObject({
+  /** User-hash buckets per publish (1 to 65 536): a page record covers about subscribers / buckets users. */
+  buckets: z.int().min(1).max(65_536).default(SINK['fanout-pages'].buckets),
+});
+/** Validated options of `fanout-pages`. */
+export type FanoutPagesOptions = z.output<typeof fanoutPagesOptions>;
+
+/**
  * Options of `edge-delivery`: inbox (offline store) and live SSE delivery. None: every
  * notification goes to the inbox (kept HERALD_RETENTION_DAYS) and to the user's open streams;
  * the SSE ping interval is an edge setting (HERALD_SSE_PING_MS).
@@ -82,6 +104,12 @@ export const BUILTIN_SINKS: Record<string, SinkType> = {
     description: 'appends records to a log topic',
     optionsSchema: routingOptions,
     writesLog: true,
+  },
+  'fanout-pages': {
+    description: 'splits each publish of a topic too large to fan out inline into one record per user-hash bucket on its own log',
+    optionsSchema: fanoutPagesOptions,
+    writesLog: true,
+    ownLog: true,
   },
   'edge-delivery': {
     description: 'stores notifications in the inbox and pushes them to connected users over SSE',

@@ -33,6 +33,11 @@ export interface SinkType {
   optionsSchema: z.ZodType<Record<string, unknown>>;
   /** True when the sink appends to a log topic (the node's `log`), false for external outputs. */
   writesLog: boolean;
+  /**
+   * True when the sink writes its own `log` (required on the node) even when it reads a
+   * repartition, instead of the repartition's log (e.g. `fanout-pages` beside `routing`).
+   */
+  ownLog?: boolean;
 }
 
 /** Operator and sink types by type name (e.g. `bloom-dedup`, `routing`). */

@@ -14,7 +14,10 @@ export const TOPOLOGY_DEFAULTS = {
     maxBatchRecords: 1_000, // records per batch handed to the operators on a worker
   },
   operators: {
-    'subscription-join': {},
+    'subscription-join': {
+      maxInlineSubscribers: 10_000, // subscription periods: a topic that ever had more is fanned out in pages
+      pageSize: 5_000, // subscription periods read per store round trip when fanning out one bucket
+    },
     'bloom-dedup': {
       key: 'idempotency_key', // record field holding the idempotency key
       windowMs: 600_000, // ms: 10 minutes per Bloom filter window
@@ -28,6 +31,9 @@ export const TOPOLOGY_DEFAULTS = {
   },
   sinks: {
     routing: {},
+    'fanout-pages': {
+      buckets: 256, // user-hash buckets a large topic's publish is split into (one page record each)
+    },
     'edge-delivery': {},
   },
 } as const;

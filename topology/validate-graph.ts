@@ -48,11 +48,17 @@ class Graph {
   /** The log a sink writes: its own `log`, else the log of the repartition it reads. */
   sinkLog(sink: NodeEntry): string | undefined {
     const parent = this.parent.get(sink.index);
+    if (this.ownLog(sink)) return sink.value.log;
     return sink.value.log ?? (parent?.value.kind === 'repartition' ? parent.value.log : undefined);
   }
 
   writesLog(sink: NodeEntry): boolean {
     return sink.value.type !== undefined && findSinkType(this.ctx.catalog, sink.value.type)?.writesLog === true;
+  }
+
+  /** Whether the sink's type writes its own `log`, not the repartition's (catalogue `ownLog`). */
+  ownLog(sink: NodeEntry): boolean {
+    return sink.value.type !== undefined && findSinkType(this.ctx.catalog, sink.value.type)?.ownLog === true;
   }
 }
 
@@ -126,6 +132,12 @@ function checkSinks(g: Graph): void {
     if (sink.value.kind !== 'sink' || !g.writesLog(sink)) continue;
     const parent = g.parent.get(sink.index);
     const log = sink.value.log;
+    if (g.ownLog(sink)) {
+      if (sink.raw['log'] === undefined) {
+        ctx.report('node-field-missing', ['nodes', sink.index], `a ${sink.value.type ?? ''} sink needs "log": it writes a log of its own, not the repartition's`, `add log: <one of: ${[...ctx.logByName.keys()].join(', ')}>`);
+      }
+      continue;
+    }
     if (parent?.value.kind === 'repartition' && log !== undefined && parent.value.log !== undefined && log !== parent.value.log) {
       ctx.report('sink-log-mismatch', ['nodes', sink.index, 'log'], `sink "${label(sink)}" writes log "${log}" but reads repartition "${label(parent)}", which partitions for log "${parent.value.log}"`, `write log: ${parent.value.log}, or remove log: (it defaults to the repartition's log)`);
     } else if (sink.raw['log'] === undefined && parent !== undefined && parent.value.kind !== 'repartition') {

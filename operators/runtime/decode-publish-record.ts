@@ -1,5 +1,6 @@
 /**
- * Decodes a batch of publish-log records (record-codec framing, value = PublishRecord JSON) into
+ * Decodes a batch of publish-log or fan-out-pages records (record-codec framing, value =
+ * PublishRecord / FanoutPageRecord JSON) into
  * in-chain records. A record whose value is not JSON or lacks a valid field becomes a dead letter
  * (HERALD_OPERATOR_RECORD_INVALID, with its source offset); the rest of the batch goes on.
  */
@@ -9,10 +10,11 @@ import { RecordCursor, type EncodedRecords } from '../../log/record-codec.ts';
 import { DeadLetterRecord, type BatchCollector, type ChainRecord } from '../types.ts';
 
 /**
- * Validates one parsed value. @returns the record and its published_at in ms
+ * Validates one parsed value (a publish record, or a fan-out page record with `fanout_bucket`
+ * and `fanout_buckets`). @returns the record, its published_at in ms and its bucket (or null)
  * @throws DeadLetterRecord naming the first invalid field
  */
-export function toPublishRecord(value: unknown): { record: PublishRecord; publishedAtMs: number } {
+export function toPublishRecord(value: unknown): { record: PublishRecord; publishedAtMs: number; bucket: { index: number; count: number } | null } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new DeadLetterRecord('value is not a JSON object');
   const v = value as Record<string, unknown>;
   if (typeof v.id !== 'string' || !isUuidV7(v.id)) throw new DeadLetterRecord('id is not a UUIDv7 string');
@@ -24,7 +26,15 @@ export function toPublishRecord(value: unknown): { record: PublishRecord; publis
   const key = v.idempotency_key ?? null;
   if (key !== null && typeof key !== 'string') throw new DeadLetterRecord('idempotency_key is not a string or null');
   const record: PublishRecord = { id: v.id, topic_id: v.topic_id, message: m as PublishRecord['message'], published_at: v.published_at as string, idempotency_key: key };
-  return { record, publishedAtMs };
+  return { record, publishedAtMs, bucket: toBucket(v.fanout_bucket, v.fanout_buckets) };
+}
+
+/** The bucket of a fan-out page record, or null for a publish record (neither field present). */
+function toBucket(index: unknown, count: unknown): { index: number; count: number } | null {
+  if (index === undefined && count === undefined) return null;
+  if (!Number.isInteger(count) || (count as number) < 1 || (count as number) > 65_536) throw new DeadLetterRecord('fanout_buckets is not an integer 1..65536');
+  if (!Number.isInteger(index) || (index as number) < 0 || (index as number) >= (count as number)) throw new DeadLetterRecord('fanout_bucket is not an integer 0..fanout_buckets-1');
+  return { index: index as number, count: count as number };
 }
 
 /**
@@ -46,8 +56,8 @@ export function decodePublishRecords(records: EncodedRecords, collector: BatchCo
       } catch {
         throw new DeadLetterRecord('value is not valid JSON');
       }
-      const { record, publishedAtMs } = toPublishRecord(parsed);
-      out.push({ offset: cursor.offset, timestamp: cursor.timestamp, value: record, publishedAtMs, recipients: null, routed: null });
+      const { record, publishedAtMs, bucket } = toPublishRecord(parsed);
+      out.push({ offset: cursor.offset, timestamp: cursor.timestamp, value: record, publishedAtMs, bucket, paged: false, recipients: null, routed: null });
     } catch (err) {
       if (!(err instanceof DeadLetterRecord)) throw err;
       collector.deadLetters.push({ offset: cursor.offset, code: err.code, message: err.message, key: cursor.keyString(), value: text });

@@ -20,11 +20,12 @@ export function encodeNotification(record: ChainRecord): Uint8Array {
 }
 
 /**
- * The log a stage repartitions into: the log of its first sink that writes one.
+ * The log a stage repartitions into: the log of its first sink that writes one, other than a
+ * `fanout-pages` sink (which writes a log of its own).
  * @throws HeraldError HERALD_OPERATOR_FAILED when no sink of the stage writes a log
  */
 export function repartitionLogOf(stage: CompiledStage): string {
-  for (const sink of stage.sinks) if (sink.log !== null) return sink.log;
+  for (const sink of stage.sinks) if (sink.log !== null && sink.type !== 'fanout-pages') return sink.log;
   throw new HeraldError('HERALD_OPERATOR_FAILED', `stage ${stage.name}: user-repartition needs a sink that writes a log`);
 }
 

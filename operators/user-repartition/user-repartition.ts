@@ -28,13 +28,18 @@ export class UserRepartitionOperator implements Operator {
   }
 
   /**
-   * Sets `routed` on every record with recipients; drops records without any.
+   * Sets `routed` on every record with recipients; keeps records marked `paged` as they are (the
+   * fanout-pages sink splits them); drops the others.
    * @throws HeraldError HERALD_OPERATOR_FAILED when the task carries no partition count for the log
    */
   process(batch: ChainRecord[], context: BatchContext): ChainRecord[] {
     const partitions = partitionCountOf(context.partitionCounts, this.#log);
     const kept: ChainRecord[] = [];
     for (const record of batch) {
+      if (record.paged) {
+        kept.push(record);
+        continue;
+      }
       if (record.recipients === null || record.recipients.length === 0) continue;
       routeRecord(record, this.#log, partitions);
       kept.push(record);

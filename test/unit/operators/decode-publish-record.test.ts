@@ -10,7 +10,7 @@ describe('decoding publish records: bad records go to the DLQ, the batch goes on
     const c = collector();
     const p = publish('t1', T0, 'k');
     const [r] = decodePublishRecords(encodeBatch([p], 40), c);
-    expect(r).toMatchObject({ offset: 40, timestamp: 1_000, value: p, publishedAtMs: T0, recipients: null, routed: null });
+    expect(r).toMatchObject({ offset: 40, timestamp: 1_000, value: p, publishedAtMs: T0, bucket: null, paged: false, recipients: null, routed: null });
     expect(c.stats.recordsIn).toBe(1);
   });
 
@@ -25,7 +25,19 @@ describe('decoding publish records: bad records go to the DLQ, the batch goes on
     ['message array', JSON.stringify({ ...good, message: [1] }), 'message'],
     ['bad published_at', JSON.stringify({ ...good, published_at: 'yesterday' }), 'published_at'],
     ['idempotency_key number', JSON.stringify({ ...good, idempotency_key: 5 }), 'idempotency_key'],
+    ['fanout_bucket without fanout_buckets', JSON.stringify({ ...good, fanout_bucket: 1 }), 'fanout_buckets'],
+    ['fanout_bucket out of range', JSON.stringify({ ...good, fanout_bucket: 16, fanout_buckets: 16 }), 'fanout_bucket'],
+    ['fanout_bucket not an integer', JSON.stringify({ ...good, fanout_bucket: 1.5, fanout_buckets: 16 }), 'fanout_bucket'],
+    ['fanout_buckets zero', JSON.stringify({ ...good, fanout_bucket: 0, fanout_buckets: 0 }), 'fanout_buckets'],
   ];
+
+  it('decodes a fan-out page record with its bucket (the notification fields unchanged)', () => {
+    const c = collector();
+    const p = publish('t1', T0);
+    const [r] = decodePublishRecords(encodeBatch([JSON.stringify({ ...p, fanout_bucket: 3, fanout_buckets: 16 })]), c);
+    expect(r).toMatchObject({ value: p, bucket: { index: 3, count: 16 }, paged: false });
+    expect(c.deadLetters).toEqual([]);
+  });
   for (const [name, value, reason] of cases) {
     it(`dead-letters a record with ${name} and keeps the rest`, () => {
       const c = collector();

@@ -52,7 +52,7 @@ export function encodeBatch(values: (PublishRecord | string)[], firstOffset = 0)
 
 /** In-chain records of publish records (as the runtime's decoder makes them). */
 export function chainRecords(values: PublishRecord[]): ChainRecord[] {
-  return values.map((value, i) => ({ offset: i, timestamp: 1_000 + i, value, publishedAtMs: Date.parse(value.published_at), recipients: null, routed: null }));
+  return values.map((value, i) => ({ offset: i, timestamp: 1_000 + i, value, publishedAtMs: Date.parse(value.published_at), bucket: null, paged: false, recipients: null, routed: null }));
 }
 
 export function emptyStats(): OperatorTaskStats {

@@ -17,7 +17,7 @@ async function setup() {
 }
 
 describe('subscription-join', () => {
-  it('makes ONE subscribersOf call per batch for the distinct topic_ids', async () => {
+  it('makes ONE subscribersForFanout call per batch for the distinct topic_ids', async () => {
     const { subscriptions, op } = await setup();
     const batch = chainRecords([publish('t1', T0), publish('t2', T0), publish('t1', T0 + 1), publish('t3', T0)]);
     await op.process(batch, batchContext(T0));
@@ -42,7 +42,7 @@ describe('subscription-join', () => {
     const { subscriptions, op } = await setup();
     expect(await op.process([], batchContext(T0))).toEqual([]);
     expect(subscriptions.lookups).toHaveLength(0);
-    subscriptions.subscribersOf = () => Promise.reject(Object.assign(new Error('down'), { code: 'HERALD_STORE_FAILED' }));
+    subscriptions.subscribersForFanout = () => Promise.reject(Object.assign(new Error('down'), { code: 'HERALD_STORE_FAILED' }));
     await expect(op.process(chainRecords([publish('t1', T0)]), batchContext(T0))).rejects.toMatchObject({ code: 'HERALD_STORE_FAILED' });
   });
 

@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_TOPOLOGY_FILE, loadTopology } from '../../../topology/index.ts';
 
 describe('the default topology (jobs/notifications.topology.yaml)', () => {
-  it('compiles to the fanout and edge stages', async () => {
+  it('compiles to the fanout, fanout-pages and edge stages', async () => {
     const t = await loadTopology(DEFAULT_TOPOLOGY_FILE);
     expect(t.name).toBe('notifications');
     expect(t.version).toBe(1);
     expect(t.file).toBe(DEFAULT_TOPOLOGY_FILE);
-    expect(t.stages.map((s) => s.name)).toEqual(['fanout', 'edge']);
+    expect(t.stages.map((s) => s.name)).toEqual(['fanout', 'fanout-pages', 'edge']);
 
-    const [fanout, edge] = t.stages;
+    const [fanout, pages, edge] = t.stages;
     expect(fanout).toMatchObject({
       consumerGroup: 'herald.fanout',
       role: 'job',
@@ -19,7 +19,21 @@ describe('the default topology (jobs/notifications.topology.yaml)', () => {
       maxBatchRecords: 1000,
     });
     expect(fanout?.operators.map((o) => o.type)).toEqual(['subscription-join', 'bloom-dedup', 'user-repartition']);
-    expect(fanout?.sinks).toEqual([{ name: 'user-log', type: 'routing', log: 'herald.user', options: {} }]);
+    expect(fanout?.sinks).toEqual([
+      { name: 'user-log', type: 'routing', log: 'herald.user', options: {} },
+      { name: 'pages', type: 'fanout-pages', log: 'herald.fanout-pages', options: { buckets: 256 } },
+    ]);
+
+    expect(pages).toMatchObject({
+      consumerGroup: 'herald.fanout-pages',
+      role: 'job',
+      source: { name: 'page-publishes', log: 'herald.fanout-pages', partitions: 12 },
+      errorPolicy: 'dead-letter',
+      deadLetterLog: 'herald.dlq',
+      maxBatchRecords: 16,
+    });
+    expect(pages?.operators.map((o) => o.type)).toEqual(['subscription-join', 'user-repartition']);
+    expect(pages?.sinks).toEqual([{ name: 'page-user-log', type: 'routing', log: 'herald.user', options: {} }]);
 
     expect(edge).toMatchObject({
       consumerGroup: 'herald.edge',
@@ -32,11 +46,12 @@ describe('the default topology (jobs/notifications.topology.yaml)', () => {
     expect(edge?.sinks.map((s) => [s.type, s.log])).toEqual([['edge-delivery', null]]);
   });
 
-  it('declares the three log topics with keys, partitions and retention', async () => {
+  it('declares the four log topics with keys, partitions and retention', async () => {
     const t = await loadTopology(DEFAULT_TOPOLOGY_FILE);
     expect(t.logs).toEqual([
       { name: 'herald.publish', partitions: 12, key: 'topic_id', retentionMs: 604_800_000 },
       { name: 'herald.user', partitions: 12, key: 'user_id', retentionMs: 604_800_000 },
+      { name: 'herald.fanout-pages', partitions: 12, key: null, retentionMs: 604_800_000 },
       { name: 'herald.dlq', partitions: 1, key: null, retentionMs: 1_209_600_000 },
     ]);
   });
@@ -44,9 +59,9 @@ describe('the default topology (jobs/notifications.topology.yaml)', () => {
   it('validates operator and sink options and fills in their defaults', async () => {
     const t = await loadTopology(DEFAULT_TOPOLOGY_FILE);
     const ops = Object.fromEntries((t.stages[0]?.operators ?? []).map((o) => [o.type, o.options]));
-    expect(ops['subscription-join']).toEqual({});
+    expect(ops['subscription-join']).toEqual({ max_inline_subscribers: 10_000, page_size: 5_000 });
     expect(ops['bloom-dedup']).toEqual({ key: 'idempotency_key', window_ms: 600_000, windows: 6, expected_keys_per_window: 100_000, false_positive_rate: 0.001 });
     expect(ops['user-repartition']).toEqual({ key: 'user_id' });
-    expect(t.stages[1]?.sinks[0]?.options).toEqual({});
+    expect(t.stages[2]?.sinks[0]?.options).toEqual({});
   });
 });

@@ -92,7 +92,7 @@ describe('topology validation rules', () => {
       expect(only(issues, 'duplicate-stage').path).toBe('stages[1].name');
     });
     it('duplicate node names', () => {
-      expect(only(mutated((d) => (node(d, 'deliver')['name'] = 'dedup')), 'duplicate-node').path).toBe('nodes[6].name');
+      expect(only(mutated((d) => (node(d, 'deliver')['name'] = 'dedup')), 'duplicate-node').path).toBe('nodes[11].name');
     });
     it('duplicate consumer groups', () => {
       expect(only(mutated((d) => (d['stages'][1]['consumer_group'] = 'herald.fanout')), 'duplicate-consumer-group').path).toBe('stages[1].consumer_group');
@@ -110,11 +110,11 @@ describe('topology validation rules', () => {
     });
     it('a stage with no source', () => {
       const issues = mutated((d) => d['stages'].push({ name: 'orphan' }));
-      expect(only(issues, 'stage-without-source').path).toBe('stages[2].name');
+      expect(only(issues, 'stage-without-source').path).toBe('stages[3].name');
     });
     it('a stage with two sources', () => {
       const issues = mutated((d) => d['nodes'].push({ name: 'second', kind: 'source', log: 'herald.publish', stage: 'fanout' }));
-      expect(only(issues, 'stage-multiple-sources').path).toBe('nodes[7].stage');
+      expect(only(issues, 'stage-multiple-sources').path).toBe('nodes[12].stage');
     });
     it('a source naming an undeclared stage', () => {
       expect(only(mutated((d) => (node(d, 'publishes')['stage'] = 'fan-out')), 'source-stage-undeclared').hint).toContain('did you mean "fanout"');
@@ -132,13 +132,15 @@ describe('topology validation rules', () => {
       expect(only(issues, 'sink-log-undeclared').path).toBe('nodes[4].log');
     });
     it('a log key that does not match the repartition key', () => {
-      const issue = only(mutated((d) => (d['logs'][1]['key'] = 'topic_id')), 'log-key-mismatch');
-      expect(issue.path).toBe('nodes[3].options.key');
-      expect(issue.message).toContain('partitions by user_id but log "herald.user" declares key topic_id');
+      // Both repartitions into herald.user (stages fanout and fanout-pages) disagree with it.
+      const issues = mutated((d) => (d['logs'][1]['key'] = 'topic_id')).filter((i) => i.rule === 'log-key-mismatch');
+      expect(issues.map((i) => i.path)).toEqual(['nodes[3].options.key', 'nodes[8].options.key']);
+      expect(issues[0]?.message).toContain('partitions by user_id but log "herald.user" declares key topic_id');
     });
     it('a stage whose output reaches its own source log', () => {
+      // fanout would read herald.user and feed fanout-pages, which writes herald.user: both loop.
       const issues = mutated((d) => (node(d, 'publishes')['log'] = 'herald.user'));
-      expect(issues.filter((i) => i.rule === 'stage-cycle').map((i) => i.path)).toEqual(['nodes[0].log']);
+      expect(issues.filter((i) => i.rule === 'stage-cycle').map((i) => i.path)).toEqual(['nodes[0].log', 'nodes[6].log']);
     });
   });
 
@@ -158,7 +160,7 @@ describe('topology validation rules', () => {
       expect(issue.hint).toContain('did you mean "bloom-dedup"');
     });
     it('an unknown sink type', () => {
-      expect(only(mutated((d) => (node(d, 'deliver')['type'] = 'sse')), 'unknown-sink-type').path).toBe('nodes[6].type');
+      expect(only(mutated((d) => (node(d, 'deliver')['type'] = 'sse')), 'unknown-sink-type').path).toBe('nodes[11].type');
     });
     it('a repartitioning type used as a plain operator', () => {
       const issues = mutated((d) => {
@@ -185,7 +187,7 @@ describe('topology validation rules', () => {
     });
     it('a node reading a sink', () => {
       const issues = mutated((d) => d['nodes'].push({ name: 'after', kind: 'sink', type: 'edge-delivery', input: 'deliver' }));
-      expect(only(issues, 'input-is-sink').path).toBe('nodes[7].input');
+      expect(only(issues, 'input-is-sink').path).toBe('nodes[12].input');
     });
     it('a cycle', () => {
       const issues = mutated((d) => (node(d, 'subscribers')['input'] = 'dedup'));
@@ -197,11 +199,11 @@ describe('topology validation rules', () => {
         node(d, 'subscribers')['input'] = 'dedup';
         d['nodes'].push({ name: 'dangling', kind: 'sink', type: 'routing', input: 'dedup', log: 'herald.dlq' });
       });
-      expect(issues.filter((i) => i.rule === 'unreachable').map((i) => i.path)).toEqual(['nodes[3].name', 'nodes[4].name', 'nodes[7].name']);
+      expect(issues.filter((i) => i.rule === 'unreachable').map((i) => i.path)).toEqual(['nodes[3].name', 'nodes[4].name', 'nodes[5].name', 'nodes[12].name']);
     });
     it('a node after a repartition', () => {
       const issues = mutated((d) => d['nodes'].push({ name: 'late', kind: 'operator', type: 'bloom-dedup', input: 'by-user' }));
-      expect(only(issues, 'after-repartition').path).toBe('nodes[7].input');
+      expect(only(issues, 'after-repartition').path).toBe('nodes[12].input');
     });
     it('a repartition with no sink writing its log', () => {
       const issues = mutated((d) => (d['nodes'] = d['nodes'].filter((n: Doc) => n['name'] !== 'user-log')));
@@ -212,11 +214,19 @@ describe('topology validation rules', () => {
     });
     it('a log-writing sink with no log to write', () => {
       const issues = mutated((d) => d['nodes'].push({ name: 'copy', kind: 'sink', type: 'routing', input: 'user-notifications' }));
-      expect(only(issues, 'node-field-missing').path).toBe('nodes[7]');
+      expect(only(issues, 'node-field-missing').path).toBe('nodes[12]');
+    });
+    it('a fanout-pages sink without its own log', () => {
+      const issue = only(mutated((d) => delete node(d, 'pages')['log']), 'node-field-missing');
+      expect(issue).toMatchObject({ path: 'nodes[5]' });
+      expect(issue.message).toContain('writes a log of its own');
+    });
+    it('a fanout-pages sink may write another log than the repartition it reads (no mismatch)', () => {
+      expect(mutated((d) => (node(d, 'pages')['log'] = 'herald.fanout-pages')).filter((i) => i.rule === 'sink-log-mismatch')).toEqual([]);
     });
     it('a branching stage', () => {
       const issues = mutated((d) => d['nodes'].push({ name: 'branch', kind: 'operator', type: 'bloom-dedup', input: 'subscribers' }));
-      expect(only(issues, 'branching').path).toBe('nodes[7].input');
+      expect(only(issues, 'branching').path).toBe('nodes[12].input');
     });
     it('a sink in the middle of a chain', () => {
       const issues = mutated((d) => d['nodes'].push({ name: 'peek', kind: 'sink', type: 'routing', input: 'subscribers', log: 'herald.dlq' }));
@@ -225,7 +235,7 @@ describe('topology validation rules', () => {
     });
     it('a stage with no sink', () => {
       const issues = mutated((d) => (d['nodes'] = d['nodes'].filter((n: Doc) => n['name'] !== 'deliver')));
-      expect(only(issues, 'stage-without-sink').path).toBe('nodes[5].name');
+      expect(only(issues, 'stage-without-sink').path).toBe('nodes[10].name');
     });
   });
 });
