@@ -35,6 +35,8 @@ export async function openNetworkSubscriptionStore(o: NetworkSubscriptionOptions
     unsubscribe: (t, u, at) => cached.unsubscribe(t, u, at),
     purgeUnsubscribed: (before) => cached.purgeUnsubscribed(before),
     subscribersOf: (ts) => cached.subscribersOf(ts),
+    subscribersForFanout: (ts, maxInline) => cached.subscribersForFanout(ts, maxInline),
+    subscribersInRange: (t, range, after, limit) => cached.subscribersInRange(t, range, after, limit),
     topicsOf: (u) => cached.topicsOf(u),
     async close() {
       await cached.close();

@@ -10,9 +10,17 @@
  *
  * Batch lookup: one `topic_id IN (…)` query per shard that holds any of the batch's topics, the
  * shards in parallel: one round trip per shard per batch.
+ *
+ * Paged fan-out (migration v2): `user_hash` is a persistent generated column `CRC32(user_id)`
+ * (MySQL computes it; equal to core/user-hash.ts), indexed as (topic_id, user_hash, user_id,
+ * subscribed_at) so one hash bucket of a topic is an index range scan; `topic_fanout` counts the
+ * periods ever created per topic (bumped by subscribe in the same transaction as the insert,
+ * never decremented, also not by purge), which decides inline vs paged.
  */
-import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
-import type { Subscriber, SubscriptionStore } from '../types.ts';
+import mysql, { type Pool, type PoolConnection, type RowDataPacket } from 'mysql2/promise';
+import type { UserHashRange } from '../../core/user-hash.ts';
+import { countedFromRows, inlineBound, pageOf, rangeStart, toFanoutLookup, type CountedFanout, type FanoutCountSource, type FanoutRow, type RangeRow } from '../fanout-counts.ts';
+import type { FanoutLookup, Subscriber, SubscriberCursor, SubscriberPage, SubscriptionStore } from '../types.ts';
 import { migrateMysql, type MysqlMigration } from './migrations.ts';
 import { onMysql } from './mysql-errors.ts';
 import { groupByShard, shardOf } from './shard-map.ts';
@@ -35,7 +43,46 @@ export const SUBSCRIPTION_MIGRATIONS: readonly MysqlMigration[] = [
       ) ENGINE=InnoDB`,
     ],
   },
+  {
+    version: 2,
+    name: 'subscriptions: user_hash for paged fan-out, topic_fanout counter',
+    // IF NOT EXISTS / GREATEST: a migration interrupted half-way can run again (DDL commits per statement).
+    statements: [
+      `ALTER TABLE subscriptions
+        ADD COLUMN IF NOT EXISTS user_hash INT UNSIGNED AS (CRC32(user_id)) PERSISTENT COMMENT 'CRC-32 of user_id (core/user-hash.ts)',
+        ADD KEY IF NOT EXISTS subscriptions_by_hash (topic_id, user_hash, user_id, subscribed_at)`,
+      `CREATE TABLE IF NOT EXISTS topic_fanout (
+        topic_id VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
+        periods_created BIGINT NOT NULL COMMENT 'subscription periods ever created; only grows'
+      ) ENGINE=InnoDB`,
+      `INSERT INTO topic_fanout (topic_id, periods_created)
+        SELECT topic_id, COUNT(*) FROM subscriptions GROUP BY topic_id
+        ON DUPLICATE KEY UPDATE periods_created = GREATEST(periods_created, VALUES(periods_created))`,
+    ],
+  },
 ];
+
+/** Attempts of a subscribe transaction that InnoDB chose as a deadlock victim (counter row race). */
+const SUBSCRIBE_ATTEMPTS = 3;
+
+/**
+ * Counter rows of the asked topics (user_id NULL, sorted first), then the periods of the topics
+ * whose counter is ≤ the bound: one statement per shard, and a paged topic's periods are never
+ * read (the join filters on the counter first). Parameters: ids, bound, ids.
+ */
+const FANOUT_SQL = `SELECT f.topic_id, f.periods_created, s.user_id, s.subscribed_at, s.unsubscribed_at
+  FROM topic_fanout f JOIN subscriptions s ON s.topic_id = f.topic_id
+  WHERE f.topic_id IN (?) AND f.periods_created <= ?
+  UNION ALL
+  SELECT topic_id, periods_created, NULL, NULL, NULL FROM topic_fanout WHERE topic_id IN (?)
+  ORDER BY 1, 3, 4`;
+
+/** One bucket page; FORCE INDEX keeps it an index range scan of (topic, hash range). */
+const RANGE_SQL = `SELECT user_hash, user_id, subscribed_at, unsubscribed_at FROM subscriptions FORCE INDEX (subscriptions_by_hash)
+  WHERE topic_id = ? AND user_hash >= ? AND user_hash < ?`;
+const RANGE_ORDER = 'ORDER BY user_hash, user_id, subscribed_at LIMIT ?';
+/** Strictly after the cursor (user_hash, user_id, subscribed_at), in the expanded form. */
+const AFTER_CURSOR = 'AND (user_hash > ? OR (user_hash = ? AND (user_id > ? OR (user_id = ? AND subscribed_at > ?))))';
 
 /** Options of {@link openMysqlSubscriptionStore}. */
 export interface MysqlSubscriptionStoreOptions {
@@ -52,7 +99,7 @@ export interface MysqlSubscriptionStoreOptions {
 type Row = RowDataPacket & { topic_id: string; user_id: string; subscribed_at: number; unsubscribed_at: number | null };
 
 /** See the module comment. */
-export class MysqlSubscriptionStore implements SubscriptionStore {
+export class MysqlSubscriptionStore implements SubscriptionStore, FanoutCountSource {
   readonly #pools: Pool[];
   readonly #timeout: number;
 
@@ -65,17 +112,49 @@ export class MysqlSubscriptionStore implements SubscriptionStore {
     return this.#pools[shardOf(topicId, this.#pools.length)]!;
   }
 
+  /**
+   * Inserts the period and, when it was created, bumps the topic's counter, in one transaction on
+   * one connection of the topic's shard (a reader sees both or neither). Retries a deadlock victim
+   * (concurrent first subscribes of one topic race on the new counter row).
+   */
   async subscribe(topicId: string, userId: string, atMs: number): Promise<{ created: boolean }> {
     return onMysql('subscriptions.subscribe', async () => {
+      const conn = await this.#pool(topicId).getConnection();
       try {
-        await this.#pool(topicId).query({ sql: 'INSERT INTO subscriptions (topic_id, user_id, subscribed_at) VALUES (?, ?, ?)', timeout: this.#timeout }, [topicId, userId, atMs]);
-        return { created: true };
-      } catch (err) {
-        // Only a duplicate key means "already subscribed" (an open period exists); others propagate.
-        if ((err as { code?: string }).code === 'ER_DUP_ENTRY') return { created: false };
-        throw err;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return { created: await this.#subscribeOnce(conn, topicId, userId, atMs) };
+          } catch (err) {
+            if ((err as { code?: string }).code !== 'ER_LOCK_DEADLOCK' || attempt >= SUBSCRIBE_ATTEMPTS) throw err;
+          }
+        }
+      } finally {
+        conn.release();
       }
     });
+  }
+
+  async #subscribeOnce(conn: PoolConnection, topicId: string, userId: string, atMs: number): Promise<boolean> {
+    await conn.beginTransaction();
+    try {
+      try {
+        await conn.query({ sql: 'INSERT INTO subscriptions (topic_id, user_id, subscribed_at) VALUES (?, ?, ?)', timeout: this.#timeout }, [topicId, userId, atMs]);
+      } catch (err) {
+        // Only a duplicate key means "already subscribed" (an open period exists); others propagate.
+        if ((err as { code?: string }).code !== 'ER_DUP_ENTRY') throw err;
+        await conn.rollback();
+        return false;
+      }
+      await conn.query(
+        { sql: 'INSERT INTO topic_fanout (topic_id, periods_created) VALUES (?, 1) ON DUPLICATE KEY UPDATE periods_created = periods_created + 1', timeout: this.#timeout },
+        [topicId],
+      );
+      await conn.commit();
+      return true;
+    } catch (err) {
+      await conn.rollback().catch(() => {});
+      throw err;
+    }
   }
 
   async unsubscribe(topicId: string, userId: string, atMs: number = Date.now()): Promise<{ removed: boolean }> {
@@ -119,6 +198,50 @@ export class MysqlSubscriptionStore implements SubscriptionStore {
         }),
       );
       return result;
+    });
+  }
+
+  async subscribersForFanout(topicIds: readonly string[], maxInline: number): Promise<FanoutLookup> {
+    return toFanoutLookup(await this.fanoutWithCounts(topicIds, maxInline));
+  }
+
+  /** See {@link FanoutCountSource.fanoutWithCounts} (internal: used by the Redis cache). */
+  async fanoutWithCounts(topicIds: readonly string[], maxInline: number): Promise<Map<string, CountedFanout>> {
+    const bound = inlineBound(maxInline);
+    const result = new Map<string, CountedFanout>();
+    if (topicIds.length === 0) return result;
+    return onMysql('subscriptions.subscribersForFanout', async () => {
+      const byShard = groupByShard(topicIds, this.#pools.length);
+      const parts = await Promise.all(
+        [...byShard].map(async ([shard, ids]) => {
+          const [rows] = await this.#pools[shard]!.query<RowDataPacket[]>({ sql: FANOUT_SQL, rowsAsArray: true, timeout: this.#timeout }, [ids, bound, ids]);
+          return countedFromRows(ids, rows as unknown as FanoutRow[], bound);
+        }),
+      );
+      for (const part of parts) for (const [t, c] of part) result.set(t, c);
+      return result;
+    });
+  }
+
+  async subscribersInRange(topicId: string, range: UserHashRange, after: SubscriberCursor | null, limit: number): Promise<SubscriberPage> {
+    const start = rangeStart(range, after, limit);
+    if (start === null) return { subscribers: [], next: null };
+    return onMysql('subscriptions.subscribersInRange', async () => {
+      const [rows] =
+        after === null
+          ? await this.#pool(topicId).query<RowDataPacket[]>({ sql: `${RANGE_SQL} ${RANGE_ORDER}`, rowsAsArray: true, timeout: this.#timeout }, [topicId, start, range.to, limit + 1])
+          : await this.#pool(topicId).query<RowDataPacket[]>({ sql: `${RANGE_SQL} ${AFTER_CURSOR} ${RANGE_ORDER}`, rowsAsArray: true, timeout: this.#timeout }, [
+              topicId,
+              start,
+              range.to,
+              after.user_hash,
+              after.user_hash,
+              after.user_id,
+              after.user_id,
+              after.subscribed_at,
+              limit + 1,
+            ]);
+      return pageOf(rows as unknown as RangeRow[], limit);
     });
   }
 

@@ -26,12 +26,24 @@ const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
 ) STRICT`;
 
 /**
- * Opens `opts.path` and brings it to the latest of `migrations`.
+ * Per-connection set-up of one store, run on every open (read-write and read-only) right after the
+ * pragmas and before migrations (or the read-only version check), so migrations and statements can
+ * rely on it. E.g. registering a deterministic SQL function:
+ * `setup: (db) => db.function('my_fn', { deterministic: true }, (x) => …)`.
+ */
+export interface OpenDatabaseHooks {
+  /** Called once with the new connection; throwing closes it and fails the open. */
+  readonly setup?: (db: Database.Database) => void;
+}
+
+/**
+ * Opens `opts.path` and brings it to the latest of `migrations`; `hooks.setup` runs on the new
+ * connection first (see {@link OpenDatabaseHooks}).
  * Throws HeraldError `HERALD_STORE_REJECTED` when the file is missing (read-only), belongs to
  * another store, is newer than this code, or is not migrated yet (read-only);
  * `HERALD_STORE_FAILED` on lock timeouts. Throws RangeError when `migrations` is not 1..n.
  */
-export function openDatabase(opts: SqliteStoreOptions, migrations: readonly Migration[]): Database.Database {
+export function openDatabase(opts: SqliteStoreOptions, migrations: readonly Migration[], hooks: OpenDatabaseHooks = {}): Database.Database {
   migrations.forEach((m, i) => {
     if (m.version !== i + 1) throw new RangeError(`migration #${i} has version ${m.version}, expected ${i + 1}`);
   });
@@ -53,6 +65,7 @@ export function openDatabase(opts: SqliteStoreOptions, migrations: readonly Migr
     db.pragma(`cache_size = -${Math.trunc(opts.cacheKiB ?? SQLITE_DEFAULTS.cacheKiB)}`);
     if (!readonly) db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULTS.walAutocheckpointPages}`);
     db.pragma('foreign_keys = ON');
+    hooks.setup?.(db);
     if (readonly) checkMigrated(db, opts.path, migrations);
     else migrate(db, opts.path, migrations);
     return db;

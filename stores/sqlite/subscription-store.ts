@@ -6,9 +6,18 @@
  * one JSON array parameter. Measured against chunked `IN (?, …)` of 500 parameters (20,000 topics,
  * batches of 500, 1/10/30 subscribers each): equal within ±10 % (row materialisation dominates),
  * and json_each has no parameter limit, needs no chunking and one prepared statement.
+ *
+ * Paged fan-out (migration v3): every period carries `user_hash` (core/user-hash.ts, computed in
+ * JS by subscribe; the migration backfills it with the SQL function `herald_user_hash`, registered
+ * on every connection), indexed as (topic_id, user_hash, user_id, subscribed_at) so one hash
+ * bucket of a topic is an index range; `topic_fanout` counts the periods ever created per topic
+ * (bumped by subscribe in the same transaction, never decremented), which decides inline vs paged.
+ * Read-only connections (worker threads) use only the lookups, which only read.
  */
 import type Database from 'better-sqlite3';
-import type { Subscriber, SubscriptionStore } from '../types.ts';
+import { userHash, type UserHashRange } from '../../core/user-hash.ts';
+import { countedFromRows, inlineBound, pageOf, rangeStart, toFanoutLookup, type CountedFanout, type FanoutCountSource, type FanoutRow, type RangeRow } from '../fanout-counts.ts';
+import type { FanoutLookup, Subscriber, SubscriberCursor, SubscriberPage, SubscriptionStore } from '../types.ts';
 import { openDatabase, type Migration } from './open-database.ts';
 import type { SqliteStoreOptions } from './options.ts';
 import { runOn } from './sqlite-errors.ts';
@@ -43,14 +52,36 @@ export const SUBSCRIPTION_MIGRATIONS: readonly Migration[] = [
     CREATE UNIQUE INDEX subscriptions_open ON subscriptions (topic_id, user_id) WHERE unsubscribed_at IS NULL;
     CREATE INDEX subscriptions_by_user ON subscriptions (user_id, topic_id) WHERE unsubscribed_at IS NULL;`,
   },
+  {
+    version: 3,
+    name: 'subscriptions: user_hash for paged fan-out, topic_fanout counter',
+    sql: `ALTER TABLE subscriptions ADD COLUMN user_hash INTEGER NOT NULL DEFAULT 0; -- CRC-32 of user_id, 0 … 2^32-1
+    UPDATE subscriptions SET user_hash = herald_user_hash(user_id);
+    CREATE INDEX subscriptions_by_hash ON subscriptions (topic_id, user_hash, user_id, subscribed_at);
+    CREATE TABLE topic_fanout (
+      topic_id TEXT PRIMARY KEY,
+      periods_created INTEGER NOT NULL -- subscription periods ever created; only grows
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO topic_fanout (topic_id, periods_created) SELECT topic_id, COUNT(*) FROM subscriptions GROUP BY topic_id;`,
+  },
 ];
+
+/** The SQL function `herald_user_hash(user_id)` = {@link userHash} (used by migration v3). */
+function registerUserHash(db: Database.Database): void {
+  db.function('herald_user_hash', { deterministic: true, varargs: false }, (userId: unknown) => userHash(String(userId)));
+}
 
 type SubscriberRow = [topicId: string, userId: string, subscribedAt: number, unsubscribedAt: number | null];
 
 /** SQLite implementation of {@link SubscriptionStore}; build it with `openSqliteSubscriptionStore`. */
-export class SqliteSubscriptionStore implements SubscriptionStore {
+export class SqliteSubscriptionStore implements SubscriptionStore, FanoutCountSource {
   readonly #db: Database.Database;
-  readonly #insert: Database.Statement<[string, string, number]>;
+  readonly #insert: Database.Statement<[string, string, number, number]>;
+  readonly #bump: Database.Statement<[string]>;
+  readonly #subscribeTx: (topicId: string, userId: string, atMs: number) => boolean;
+  readonly #fanout: Database.Statement<[{ ids: string; bound: number }], FanoutRow>;
+  readonly #range: Database.Statement<[string, number, number, number], RangeRow>;
+  readonly #rangeAfter: Database.Statement<[string, number, number, number, number, string, string, number, number], RangeRow>;
   readonly #end: Database.Statement<[number, string, string]>;
   readonly #purge: Database.Statement<[number]>;
   readonly #subscribers: Database.Statement<[string], SubscriberRow>;
@@ -58,11 +89,41 @@ export class SqliteSubscriptionStore implements SubscriptionStore {
 
   /** Opens (and migrates unless read-only) the database at `opts.path`. Throws like {@link openDatabase}. */
   constructor(opts: SqliteStoreOptions) {
-    const db = openDatabase(opts, SUBSCRIPTION_MIGRATIONS);
+    const db = openDatabase(opts, SUBSCRIPTION_MIGRATIONS, { setup: registerUserHash });
     this.#db = db;
     // ON CONFLICT DO NOTHING, not INSERT OR IGNORE: only a uniqueness conflict (an open period
     // exists) is ignored; NOT NULL / CHECK / STRICT violations still raise.
-    this.#insert = db.prepare('INSERT INTO subscriptions (topic_id, user_id, subscribed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
+    this.#insert = db.prepare('INSERT INTO subscriptions (topic_id, user_id, subscribed_at, user_hash) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
+    this.#bump = db.prepare('INSERT INTO topic_fanout (topic_id, periods_created) VALUES (?, 1) ON CONFLICT (topic_id) DO UPDATE SET periods_created = periods_created + 1');
+    const subscribeTx = db.transaction((topicId: string, userId: string, atMs: number): boolean => {
+      if (this.#insert.run(topicId, userId, atMs, userHash(userId)).changes !== 1) return false;
+      this.#bump.run(topicId);
+      return true;
+    });
+    // IMMEDIATE: take the write lock up front (other processes share the file; busy_timeout waits).
+    this.#subscribeTx = (topicId, userId, atMs) => subscribeTx.immediate(topicId, userId, atMs);
+    // Counter rows of the asked topics (user_id NULL, sorted first), then the periods of those
+    // whose counter is ≤ the bound: one statement; a paged topic's periods are never read.
+    this.#fanout = db
+      .prepare<[{ ids: string; bound: number }], FanoutRow>(
+        `SELECT f.topic_id, f.periods_created, s.user_id, s.subscribed_at, s.unsubscribed_at
+         FROM topic_fanout f JOIN subscriptions s ON s.topic_id = f.topic_id
+         WHERE f.topic_id IN (SELECT value FROM json_each(@ids)) AND f.periods_created <= @bound
+         UNION ALL
+         SELECT topic_id, periods_created, NULL, NULL, NULL FROM topic_fanout WHERE topic_id IN (SELECT value FROM json_each(@ids))
+         ORDER BY 1, 3, 4`,
+      )
+      .raw(true);
+    // INDEXED BY: a bucket must be an index range scan (SQLite refuses the statement otherwise).
+    const range = `SELECT user_hash, user_id, subscribed_at, unsubscribed_at FROM subscriptions INDEXED BY subscriptions_by_hash
+       WHERE topic_id = ? AND user_hash >= ? AND user_hash < ?`;
+    const order = 'ORDER BY user_hash, user_id, subscribed_at LIMIT ?';
+    this.#range = db.prepare<[string, number, number, number], RangeRow>(`${range} ${order}`).raw(true);
+    this.#rangeAfter = db
+      .prepare<[string, number, number, number, number, string, string, number, number], RangeRow>(
+        `${range} AND (user_hash > ? OR (user_hash = ? AND (user_id > ? OR (user_id = ? AND subscribed_at > ?)))) ${order}`,
+      )
+      .raw(true);
     this.#end = db.prepare('UPDATE subscriptions SET unsubscribed_at = ? WHERE topic_id = ? AND user_id = ? AND unsubscribed_at IS NULL');
     this.#purge = db.prepare('DELETE FROM subscriptions WHERE unsubscribed_at < ?');
     this.#subscribers = db
@@ -76,7 +137,7 @@ export class SqliteSubscriptionStore implements SubscriptionStore {
   }
 
   async subscribe(topicId: string, userId: string, atMs: number): Promise<{ created: boolean }> {
-    return runOn(this.#db, 'subscriptions.subscribe', () => ({ created: this.#insert.run(topicId, userId, atMs).changes === 1 }));
+    return runOn(this.#db, 'subscriptions.subscribe', () => ({ created: this.#subscribeTx(topicId, userId, atMs) }));
   }
 
   async unsubscribe(topicId: string, userId: string, atMs: number = Date.now()): Promise<{ removed: boolean }> {
@@ -96,6 +157,30 @@ export class SqliteSubscriptionStore implements SubscriptionStore {
         result.get(topicId)?.push(unsubscribedAt === null ? { user_id: userId, subscribed_at: subscribedAt } : { user_id: userId, subscribed_at: subscribedAt, unsubscribed_at: unsubscribedAt });
       }
       return result;
+    });
+  }
+
+  async subscribersForFanout(topicIds: readonly string[], maxInline: number): Promise<FanoutLookup> {
+    return toFanoutLookup(await this.fanoutWithCounts(topicIds, maxInline));
+  }
+
+  /** See {@link FanoutCountSource.fanoutWithCounts} (internal: used by the Redis cache). */
+  async fanoutWithCounts(topicIds: readonly string[], maxInline: number): Promise<Map<string, CountedFanout>> {
+    const bound = inlineBound(maxInline);
+    const unique = [...new Set(topicIds)];
+    if (unique.length === 0) return new Map();
+    return runOn(this.#db, 'subscriptions.subscribersForFanout', () => countedFromRows(unique, this.#fanout.all({ ids: JSON.stringify(unique), bound }), bound));
+  }
+
+  async subscribersInRange(topicId: string, range: UserHashRange, after: SubscriberCursor | null, limit: number): Promise<SubscriberPage> {
+    const start = rangeStart(range, after, limit);
+    if (start === null) return { subscribers: [], next: null };
+    return runOn(this.#db, 'subscriptions.subscribersInRange', () => {
+      const rows =
+        after === null
+          ? this.#range.all(topicId, start, range.to, limit + 1)
+          : this.#rangeAfter.all(topicId, start, range.to, after.user_hash, after.user_hash, after.user_id, after.user_id, after.subscribed_at, limit + 1);
+      return pageOf(rows, limit);
     });
   }
 

@@ -5,10 +5,13 @@
  *
  * What it pins down beyond the interface comments: ids are opaque strings compared byte for byte
  * (no numeric coercion, case-sensitive, binary order — a MySQL implementation needs a binary
- * collation), and batch lookups return exactly the requested topics.
+ * collation), and batch lookups return exactly the requested topics. Paged fan-out: the
+ * inline/paged decision follows the count of periods ever created (sticky), and bucket pages
+ * list every period of a topic exactly once, in (user hash, user_id, subscribed_at) order.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SubscriptionStore } from '../../stores/types.ts';
+import { bucketRange, userHash, type UserHashRange } from '../../core/user-hash.ts';
+import type { Subscriber, SubscriberCursor, SubscriptionStore } from '../../stores/types.ts';
 import { T0, binaryCompare, inWaves, shuffled } from './fixtures.ts';
 
 /** Builds a fresh empty store for one test, and how to dispose of it. */
@@ -166,6 +169,203 @@ export function subscriptionStoreContract(name: string, factory: SubscriptionSto
         const result = await store.subscribersOf(['big', 'small']);
         expect(result.get('big')?.map((s) => s.user_id)).toEqual([...users].sort(binaryCompare));
         expect(result.get('small')?.map((s) => s.user_id)).toEqual(['user-1']);
+      });
+    });
+
+    describe('paged fan-out', () => {
+      /** Every page of `range`, checking each page's size and that `next` is null only at the end. */
+      const readRange = async (topicId: string, range: UserHashRange, limit: number): Promise<{ subs: Subscriber[]; pages: number }> => {
+        const subs: Subscriber[] = [];
+        let after: SubscriberCursor | null = null;
+        let pages = 0;
+        for (;;) {
+          const page = await store.subscribersInRange(topicId, range, after, limit);
+          pages++;
+          expect(page.subscribers.length).toBeLessThanOrEqual(limit);
+          subs.push(...page.subscribers);
+          if (page.next === null) return { subs, pages };
+          expect(page.subscribers.length).toBe(limit);
+          const last = page.subscribers[page.subscribers.length - 1]!;
+          expect(page.next).toEqual({ user_hash: userHash(last.user_id), user_id: last.user_id, subscribed_at: last.subscribed_at });
+          after = page.next;
+          expect(pages).toBeLessThan(10_000);
+        }
+      };
+      /** (user hash, user_id, subscribed_at) order of bucket pages. */
+      const byHash = (a: Subscriber, b: Subscriber): number => userHash(a.user_id) - userHash(b.user_id) || binaryCompare(a.user_id, b.user_id) || a.subscribed_at - b.subscribed_at;
+      const everyBucket = (n: number): UserHashRange[] => Array.from({ length: n }, (_, b) => bucketRange(b, n));
+
+      it('small topics are inline with their exact lists (ended periods included); unknown topics are inline []', async () => {
+        await store.subscribe('small', 'u2', T0);
+        await store.subscribe('small', 'U1', T0 + 1);
+        await store.subscribe('small', 'u1', T0 + 2);
+        await store.unsubscribe('small', 'u2', T0 + 3);
+        await store.subscribe('other', 'x', T0);
+        const found = await store.subscribersForFanout(['small', 'nobody', 'other'], 10);
+        expect(found.paged).toEqual(new Set());
+        expect(found.inline).toEqual(
+          new Map([
+            ['small', [{ user_id: 'U1', subscribed_at: T0 + 1 }, { user_id: 'u1', subscribed_at: T0 + 2 }, { user_id: 'u2', subscribed_at: T0, unsubscribed_at: T0 + 3 }]],
+            ['nobody', []],
+            ['other', [{ user_id: 'x', subscribed_at: T0 }]],
+          ]),
+        );
+        expect(await store.subscribersForFanout([], 10)).toEqual({ inline: new Map(), paged: new Set() });
+      });
+
+      it('a topic with more periods than maxInline is paged, never inline; exactly maxInline stays inline', async () => {
+        for (let i = 0; i < 5; i++) await store.subscribe('big', `u${i}`, T0 + i);
+        for (let i = 0; i < 4; i++) await store.subscribe('edge', `u${i}`, T0 + i);
+        await store.subscribe('tiny', 'u0', T0);
+        const found = await store.subscribersForFanout(['big', 'edge', 'tiny'], 4);
+        expect(found.paged).toEqual(new Set(['big']));
+        expect([...found.inline.keys()].sort()).toEqual(['edge', 'tiny']);
+        expect(found.inline.get('edge')?.map((x) => x.user_id)).toEqual(['u0', 'u1', 'u2', 'u3']);
+        // The same topics asked with other bounds: each caller gets the decision for its own bound.
+        expect((await store.subscribersForFanout(['big', 'edge'], 3)).paged).toEqual(new Set(['big', 'edge']));
+        const roomy = await store.subscribersForFanout(['big', 'edge'], 5);
+        expect(roomy.paged).toEqual(new Set());
+        expect(roomy.inline.get('big')?.map((x) => x.user_id)).toEqual(['u0', 'u1', 'u2', 'u3', 'u4']);
+        expect((await store.subscribersForFanout(['big'], 0)).paged).toEqual(new Set(['big']));
+        expect((await store.subscribersForFanout(['nobody'], 0)).inline).toEqual(new Map([['nobody', []]]));
+      });
+
+      it('a paged topic stays paged after every subscriber unsubscribed and after the periods were purged (sticky)', async () => {
+        for (let i = 0; i < 3; i++) await store.subscribe('t', `u${i}`, T0);
+        expect((await store.subscribersForFanout(['t'], 2)).paged).toEqual(new Set(['t']));
+        for (let i = 0; i < 3; i++) await store.unsubscribe('t', `u${i}`, T0 + 10);
+        expect(await store.subscribersForFanout(['t'], 2)).toEqual({ inline: new Map(), paged: new Set(['t']) });
+        expect(await store.purgeUnsubscribed(T0 + 11)).toBe(3);
+        expect(await store.subscribersForFanout(['t'], 2)).toEqual({ inline: new Map(), paged: new Set(['t']) });
+        // Its (now empty) list is still answered to a caller with room for it.
+        expect(await store.subscribersForFanout(['t'], 3)).toEqual({ inline: new Map([['t', []]]), paged: new Set() });
+        await store.subscribe('t', 'u9', T0 + 20);
+        expect(await store.subscribersForFanout(['t'], 3)).toEqual({ inline: new Map(), paged: new Set(['t']) });
+      });
+
+      it('a re-subscribe is a new period and counts; a repeated subscribe does not', async () => {
+        await store.subscribe('t', 'u1', T0);
+        expect(await store.subscribe('t', 'u1', T0 + 1)).toEqual({ created: false });
+        expect((await store.subscribersForFanout(['t'], 1)).inline.get('t')).toEqual([{ user_id: 'u1', subscribed_at: T0 }]);
+        await store.unsubscribe('t', 'u1', T0 + 2);
+        await store.subscribe('t', 'u1', T0 + 3);
+        expect((await store.subscribersForFanout(['t'], 1)).paged).toEqual(new Set(['t']));
+        expect((await store.subscribersForFanout(['t'], 2)).inline.get('t')).toEqual([
+          { user_id: 'u1', subscribed_at: T0, unsubscribed_at: T0 + 2 },
+          { user_id: 'u1', subscribed_at: T0 + 3 },
+        ]);
+      });
+
+      it('topics repeated in the request are answered once; every asked topic is in exactly one of inline and paged', async () => {
+        for (let i = 0; i < 3; i++) await store.subscribe('big', `u${i}`, T0);
+        await store.subscribe('small', 'u1', T0);
+        const asked = ['big', 'small', 'big', 'none', 'small', 'none', 'big'];
+        const found = await store.subscribersForFanout(asked, 2);
+        expect(found.paged).toEqual(new Set(['big']));
+        expect([...found.inline.keys()].sort()).toEqual(['none', 'small']);
+        expect(found.inline.get('small')).toEqual([{ user_id: 'u1', subscribed_at: T0 }]);
+      });
+
+      it('a batch mixing many small, empty and paged topics (across shards)', async () => {
+        const topics = Array.from({ length: 300 }, (_, i) => `topic-${i}`);
+        const size = (i: number) => i % 7; // 0..6 periods; over 4 → paged
+        await inWaves(
+          topics.flatMap((t, i) => Array.from({ length: size(i) }, (_, j) => [t, `user-${(i * 13 + j * 7) % 50}`] as const)),
+          100,
+          ([t, u]) => store.subscribe(t, u, T0),
+        );
+        const found = await store.subscribersForFanout(topics, 4);
+        for (const [i, t] of topics.entries()) {
+          if (size(i) > 4) {
+            expect(found.paged.has(t), t).toBe(true);
+            expect(found.inline.has(t), t).toBe(false);
+          } else {
+            expect(found.paged.has(t), t).toBe(false);
+            expect(found.inline.get(t)?.length, t).toBe(size(i));
+          }
+        }
+      });
+
+      it('reading every bucket page by page yields every period exactly once, in (user hash, user_id, subscribed_at) order, each user in its bucket', async () => {
+        const users = Array.from({ length: 120 }, (_, i) => `user-${i}`);
+        await inWaves(users, 60, (u) => store.subscribe('big', u, T0));
+        // Some users have several periods: ended ones are listed too.
+        for (const u of users.slice(0, 10)) {
+          await store.unsubscribe('big', u, T0 + 5);
+          await store.subscribe('big', u, T0 + 6);
+        }
+        await store.unsubscribe('big', 'user-3', T0 + 7);
+        await store.subscribe('noise', 'user-1', T0); // another topic's periods never show up
+        const expected = ((await store.subscribersOf(['big'])).get('big') ?? []).slice();
+        expect(expected).toHaveLength(130);
+        const seen: Subscriber[] = [];
+        let pages = 0;
+        for (const range of everyBucket(16)) {
+          const { subs, pages: n } = await readRange('big', range, 7);
+          pages += n;
+          expect(subs).toEqual([...subs].sort(byHash));
+          for (const x of subs) {
+            expect(userHash(x.user_id)).toBeGreaterThanOrEqual(range.from);
+            expect(userHash(x.user_id)).toBeLessThan(range.to);
+          }
+          seen.push(...subs);
+        }
+        expect(pages).toBeGreaterThan(16);
+        expect(seen.sort(byHash)).toEqual(expected.sort(byHash));
+        expect(seen.find((x) => x.user_id === 'user-3' && x.subscribed_at === T0 + 6)).toEqual({ user_id: 'user-3', subscribed_at: T0 + 6, unsubscribed_at: T0 + 7 });
+        // The whole hash space as one range, too.
+        expect((await readRange('big', bucketRange(0, 1), 50)).subs).toEqual(expected.sort(byHash));
+      });
+
+      it('a full last page has next null; a page of exactly `limit` with more rows after it has a next', async () => {
+        for (let i = 0; i < 6; i++) await store.subscribe('t', `u${i}`, T0);
+        const all = bucketRange(0, 1);
+        const exact = await store.subscribersInRange('t', all, null, 6);
+        expect(exact.subscribers).toHaveLength(6);
+        expect(exact.next).toBeNull();
+        const first = await store.subscribersInRange('t', all, null, 5);
+        expect(first.subscribers).toHaveLength(5);
+        expect(first.next).not.toBeNull();
+        const rest = await store.subscribersInRange('t', all, first.next, 5);
+        expect(rest.subscribers).toHaveLength(1);
+        expect(rest.next).toBeNull();
+      });
+
+      it('numeric-looking user ids stay distinct strings in pages', async () => {
+        const ids = ['1', '01', '1.0', '001', '1e0', '10'];
+        for (const id of ids) await store.subscribe('t', id, T0);
+        const { subs } = await readRange('t', bucketRange(0, 1), 2);
+        expect(subs.map((x) => x.user_id).sort(binaryCompare)).toEqual([...ids].sort(binaryCompare));
+        for (const x of subs) expect(typeof x.user_id).toBe('string');
+        const buckets = await Promise.all(everyBucket(4).map((r) => readRange('t', r, 1)));
+        expect(buckets.flatMap((b) => b.subs.map((x) => x.user_id)).sort(binaryCompare)).toEqual([...ids].sort(binaryCompare));
+      });
+
+      it('the cursor steps through several periods of one user (limit 1)', async () => {
+        await store.subscribe('t', 'a', T0);
+        await store.unsubscribe('t', 'a', T0 + 1);
+        await store.subscribe('t', 'a', T0 + 2);
+        await store.unsubscribe('t', 'a', T0 + 3);
+        await store.subscribe('t', 'a', T0 + 4);
+        await store.subscribe('t', 'b', T0);
+        const { subs, pages } = await readRange('t', bucketRange(0, 1), 1);
+        expect(pages).toBe(4);
+        expect(subs.filter((x) => x.user_id === 'a')).toEqual([
+          { user_id: 'a', subscribed_at: T0, unsubscribed_at: T0 + 1 },
+          { user_id: 'a', subscribed_at: T0 + 2, unsubscribed_at: T0 + 3 },
+          { user_id: 'a', subscribed_at: T0 + 4 },
+        ]);
+        expect(subs).toEqual([...subs].sort(byHash));
+      });
+
+      it('an empty range, a range without users and an unknown topic give [] and next null', async () => {
+        await store.subscribe('t', 'u1', T0);
+        const h = userHash('u1');
+        expect(await store.subscribersInRange('t', { from: h, to: h }, null, 10)).toEqual({ subscribers: [], next: null });
+        expect(await store.subscribersInRange('t', { from: h + 1, to: 2 ** 32 }, null, 10)).toEqual({ subscribers: [], next: null });
+        expect(await store.subscribersInRange('t', { from: 0, to: h }, null, 10)).toEqual({ subscribers: [], next: null });
+        expect(await store.subscribersInRange('t', { from: h, to: h + 1 }, null, 10)).toEqual({ subscribers: [{ user_id: 'u1', subscribed_at: T0 }], next: null });
+        expect(await store.subscribersInRange('nobody', bucketRange(0, 1), null, 10)).toEqual({ subscribers: [], next: null });
       });
     });
 

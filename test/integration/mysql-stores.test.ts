@@ -52,7 +52,7 @@ describe('mysql subscription store: migrations and shards', () => {
       for (let s = 0; s < 2; s++) {
         const c = await mysql.createConnection({ uri: dbs.urls[s]! });
         const [versions] = (await c.query('SELECT version FROM herald_schema_migrations')) as unknown as [{ version: number }[]];
-        expect(versions.map((v) => v.version)).toEqual([1]);
+        expect(versions.map((v) => v.version)).toEqual([1, 2]);
         const [rows] = (await c.query('SELECT topic_id FROM subscriptions')) as unknown as [{ topic_id: string }[]];
         expect(rows.length).toBeGreaterThan(0);
         for (const r of rows) expect(shardOf(r.topic_id, 2)).toBe(s);

@@ -1,7 +1,9 @@
 /**
  * The Redis stores against the real Redis: the ownership contract (same suite as SQLite), and the
- * subscription cache in front of real MySQL: the SubscriptionStore contract, read-your-writes
- * across two instances sharing Redis, and serving from MySQL while Redis is unreachable.
+ * subscription cache in front of real MySQL: the SubscriptionStore contract, read-your-writes of
+ * the fan-out lookup across two instances sharing Redis (also for a topic that a subscribe takes
+ * over maxInline), counters shared by callers with different maxInline, and serving from MySQL
+ * while Redis is unreachable.
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -50,7 +52,8 @@ describe('subscription cache', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  it('gives read-your-writes across instances that share Redis: a cached topic sees a subscribe and an unsubscribe made elsewhere at once', async () => {
+  /** Two cache instances sharing one Redis prefix over the same two MySQL shards. */
+  const twoInstances = async () => {
     const dbs = await freshMysqlDatabases(2);
     const prefix = `herald-test:${randomUUID()}:subs:`;
     const a = await cachedStore(dbs.urls, prefix);
@@ -62,7 +65,16 @@ describe('subscription cache', () => {
       b.redis.disconnect();
       await dbs.drop();
     });
-    const users = async (s: CachedSubscriptionStore, t: string) => ((await s.subscribersOf([t])).get(t) ?? []).filter((x) => x.unsubscribed_at === undefined).map((x) => x.user_id);
+    return { a, b, prefix };
+  };
+  const lookupsBy = async (result: string): Promise<number> =>
+    (await registry.getSingleMetric('herald_subscription_cache_lookups_total')!.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
+
+  it('gives read-your-writes across instances that share Redis: a cached topic sees a subscribe and an unsubscribe made elsewhere at once', async () => {
+    const { a, b } = await twoInstances();
+    const users = async (s: CachedSubscriptionStore, t: string) =>
+      ((await s.subscribersForFanout([t], 100)).inline.get(t) ?? []).filter((x) => x.unsubscribed_at === undefined).map((x) => x.user_id);
+    const hitsBefore = await lookupsBy('hit');
     for (let round = 0; round < 20; round++) {
       const topic = `news-${round}`;
       await a.store.subscribe(topic, 'alice', 1);
@@ -73,8 +85,58 @@ describe('subscription cache', () => {
       await a.store.unsubscribe(topic, 'alice');
       expect(await users(b.store, topic)).toEqual(['bob']);
     }
-    const hits = (await registry.getSingleMetric('herald_subscription_cache_lookups_total')!.get()).values.find((v) => v.labels.result === 'hit');
-    expect(hits?.value ?? 0).toBeGreaterThanOrEqual(20);
+    expect((await lookupsBy('hit')) - hitsBefore).toBeGreaterThanOrEqual(20);
+  });
+
+  it('a topic that a subscribe takes over maxInline is paged on every instance once that subscribe returned, and stays paged', async () => {
+    const { a, b } = await twoInstances();
+    for (let i = 0; i < 3; i++) await a.store.subscribe('grows', `u${i}`, 1);
+    expect((await b.store.subscribersForFanout(['grows', 'calm'], 3)).inline.get('grows')).toHaveLength(3); // cached inline
+    expect((await b.store.subscribersForFanout(['grows'], 3)).inline.get('grows')).toHaveLength(3); // hit
+    await a.store.subscribe('grows', 'u3', 2); // the 4th period: over maxInline
+    expect(await b.store.subscribersForFanout(['grows', 'calm'], 3)).toEqual({ inline: new Map([['calm', []]]), paged: new Set(['grows']) });
+    const pagedBefore = await lookupsBy('paged');
+    expect((await b.store.subscribersForFanout(['grows'], 3)).paged).toEqual(new Set(['grows'])); // from the cached count
+    expect((await lookupsBy('paged')) - pagedBefore).toBe(1);
+    for (let i = 0; i < 4; i++) await a.store.unsubscribe('grows', `u${i}`, 3);
+    await a.store.purgeUnsubscribed(4);
+    expect((await b.store.subscribersForFanout(['grows'], 3)).paged).toEqual(new Set(['grows']));
+    expect((await a.store.subscribersForFanout(['grows'], 3)).paged).toEqual(new Set(['grows']));
+  });
+
+  it('one cache entry answers callers with different maxInline as the store does', async () => {
+    const { a, b, prefix } = await twoInstances();
+    for (let i = 0; i < 5; i++) await a.store.subscribe('five', `u${i}`, 1);
+    // Paged for a caller with maxInline 4: only the count is cached.
+    expect((await a.store.subscribersForFanout(['five'], 4)).paged).toEqual(new Set(['five']));
+    expect(await a.redis.get(`${prefix}{five}:f`)).toBe('P:5');
+    expect((await b.store.subscribersForFanout(['five'], 2)).paged).toEqual(new Set(['five'])); // answered by the count
+    // A caller with room for it misses, reads MySQL, and caches the list with its count.
+    const roomy = await b.store.subscribersForFanout(['five'], 5);
+    expect(roomy.inline.get('five')?.map((x) => x.user_id)).toEqual(['u0', 'u1', 'u2', 'u3', 'u4']);
+    expect(JSON.parse((await a.redis.get(`${prefix}{five}:f`))!)).toMatchObject({ c: 5 });
+    expect((await a.store.subscribersForFanout(['five'], 4)).paged).toEqual(new Set(['five']));
+    expect((await a.store.subscribersForFanout(['five'], 10)).inline.get('five')).toHaveLength(5);
+  });
+
+  it('caches only the count of a topic over maxCachedSubscribers, and serves its list from MySQL', async () => {
+    const dbs = await freshMysqlDatabases(1);
+    const prefix = `herald-test:${randomUUID()}:subs:`;
+    const redis = connectRedis({ url: redisUrl() });
+    await redisReady(redis);
+    const store = new CachedSubscriptionStore(await openMysqlSubscriptionStore({ shards: dbs.urls }), redis, logger, { prefix, maxCachedSubscribers: 2 });
+    cleanups.push(async () => {
+      await store.close();
+      redis.disconnect();
+      await dbs.drop();
+    });
+    for (let i = 0; i < 3; i++) await store.subscribe('t', `u${i}`, 1);
+    const bigBefore = await lookupsBy('big');
+    for (let n = 0; n < 2; n++) expect((await store.subscribersForFanout(['t'], 10)).inline.get('t')?.map((x) => x.user_id)).toEqual(['u0', 'u1', 'u2']);
+    expect(await redis.get(`${prefix}{t}:f`)).toBe('P:3');
+    expect((await lookupsBy('big')) - bigBefore).toBe(1);
+    await store.subscribe('t', 'u3', 2);
+    expect((await store.subscribersForFanout(['t'], 10)).inline.get('t')).toHaveLength(4);
   });
 
   it('keeps serving subscribe, unsubscribe and lookups from MySQL while Redis is unreachable, and counts it', async () => {
@@ -89,7 +151,13 @@ describe('subscription cache', () => {
     await down.store.subscribe('ops', 'erin', 1);
     await down.store.subscribe('ops', 'finn', 1);
     await down.store.unsubscribe('ops', 'erin');
-    expect(((await down.store.subscribersOf(['ops'])).get('ops') ?? []).filter((s) => s.unsubscribed_at === undefined).map((s) => s.user_id)).toEqual(['finn']);
+    for (let i = 0; i < 3; i++) await down.store.subscribe('big', `u${i}`, 1);
+    const found = await down.store.subscribersForFanout(['ops', 'big', 'none'], 2);
+    expect(found.paged).toEqual(new Set(['big']));
+    expect((found.inline.get('ops') ?? []).filter((s) => s.unsubscribed_at === undefined).map((s) => s.user_id)).toEqual(['finn']);
+    expect(found.inline.get('none')).toEqual([]);
+    expect((await down.store.subscribersInRange('big', { from: 0, to: 2 ** 32 }, null, 10)).subscribers).toHaveLength(3);
+    expect(((await down.store.subscribersOf(['ops'])).get('ops') ?? []).map((s) => s.user_id)).toEqual(['erin', 'finn']);
     const after = (await registry.getSingleMetric('herald_subscription_cache_errors_total')!.get()).values.reduce((n, v) => n + v.value, 0);
     expect(after).toBeGreaterThan(before);
   });
