@@ -9,9 +9,10 @@
  *
  * Paged fan-out (migration v3): every period carries `user_hash` (core/user-hash.ts, computed in
  * JS by subscribe; the migration backfills it with the SQL function `herald_user_hash`, registered
- * on every connection), indexed as (topic_id, user_hash, user_id, subscribed_at) so one hash
- * bucket of a topic is an index range; `topic_fanout` counts the periods ever created per topic
- * (bumped by subscribe in the same transaction, never decremented), which decides inline vs paged.
+ * on every connection), indexed as (topic_id, user_hash, user_id, subscribed_at, unsubscribed_at)
+ * so one hash bucket of a topic is a covering index range; `topic_fanout` counts the periods ever
+ * created per topic (bumped by subscribe in the same transaction, never decremented), which
+ * decides inline vs paged.
  * Read-only connections (worker threads) use only the lookups, which only read.
  */
 import type Database from 'better-sqlite3';
@@ -57,7 +58,7 @@ export const SUBSCRIPTION_MIGRATIONS: readonly Migration[] = [
     name: 'subscriptions: user_hash for paged fan-out, topic_fanout counter',
     sql: `ALTER TABLE subscriptions ADD COLUMN user_hash INTEGER NOT NULL DEFAULT 0; -- CRC-32 of user_id, 0 … 2^32-1
     UPDATE subscriptions SET user_hash = herald_user_hash(user_id);
-    CREATE INDEX subscriptions_by_hash ON subscriptions (topic_id, user_hash, user_id, subscribed_at);
+    CREATE INDEX subscriptions_by_hash ON subscriptions (topic_id, user_hash, user_id, subscribed_at, unsubscribed_at); -- covering: pages never visit the table
     CREATE TABLE topic_fanout (
       topic_id TEXT PRIMARY KEY,
       periods_created INTEGER NOT NULL -- subscription periods ever created; only grows

@@ -19,6 +19,9 @@ import {
 } from '../../../stores/sqlite/index.ts';
 import { decodeInboxCursor, encodeInboxCursor } from '../../../stores/sqlite/inbox-cursor.ts';
 import { INBOX_MIGRATIONS } from '../../../stores/sqlite/inbox-store.ts';
+import { openDatabase } from '../../../stores/sqlite/open-database.ts';
+import { SUBSCRIPTION_MIGRATIONS } from '../../../stores/sqlite/subscription-store.ts';
+import { bucketRange, userHash } from '../../../core/user-hash.ts';
 import { heraldCodeOfSqlite, toStoreError } from '../../../stores/sqlite/sqlite-errors.ts';
 import { uuidV7Timestamp } from '../../../core/ids.ts';
 import { dedupStoreContract } from '../../contract/dedup-store.contract.ts';
@@ -125,6 +128,56 @@ describe('sqlite stores: files, migrations, connections', () => {
     expect(await idem2.claim('t1', 'key', { ...rec, id: 'other' })).toEqual({ record: rec, created: false });
   });
 
+  it('migration v3 backfills user_hash (the SQL function herald_user_hash) and the per-topic counters of a v2 file', async () => {
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(dir, 'data'), { recursive: true });
+    const v2 = openDatabase({ path: paths.subscriptions }, SUBSCRIPTION_MIGRATIONS.slice(0, 2));
+    const insert = v2.prepare('INSERT INTO subscriptions (topic_id, user_id, subscribed_at, unsubscribed_at) VALUES (?, ?, ?, ?)');
+    for (let i = 0; i < 5; i++) insert.run('big', `u${i}`, T0, null);
+    insert.run('big', 'u0', T0 - 10, T0 - 5); // an ended period counts too
+    insert.run('small', 'u1', T0, null);
+    v2.close();
+
+    const subs = track(await openSqliteSubscriptionStore({ path: paths.subscriptions }));
+    expect(migrationsOf(paths.subscriptions).map((m) => m.version)).toEqual([1, 2, 3]);
+    const db = new Database(paths.subscriptions, { readonly: true });
+    const rows = db.prepare<[], { user_id: string; user_hash: number }>('SELECT user_id, user_hash FROM subscriptions').all();
+    const counters = db.prepare('SELECT topic_id, periods_created FROM topic_fanout ORDER BY topic_id').all();
+    db.close();
+    for (const r of rows) expect(r.user_hash).toBe(userHash(r.user_id));
+    expect(counters).toEqual([
+      { topic_id: 'big', periods_created: 6 },
+      { topic_id: 'small', periods_created: 1 },
+    ]);
+    const found = await subs.subscribersForFanout(['big', 'small'], 5);
+    expect(found.paged).toEqual(new Set(['big']));
+    expect(found.inline.get('small')).toEqual([{ user_id: 'u1', subscribed_at: T0 }]);
+    expect((await subs.subscribersInRange('big', bucketRange(0, 1), null, 100)).subscribers).toHaveLength(6);
+  });
+
+  it('openDatabase runs the setup hook before migrations, and a failing hook fails the open', async () => {
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(dir, 'data'), { recursive: true });
+    const calls: string[] = [];
+    const migration = { version: 1, name: 'test: uses a function', sql: 'CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (twice(21));' };
+    const db = openDatabase({ path: join(dir, 'data', 'hook.db') }, [migration], {
+      setup: (conn) => {
+        calls.push('setup');
+        conn.function('twice', { deterministic: true }, (x: unknown) => Number(x) * 2);
+      },
+    });
+    expect(calls).toEqual(['setup']);
+    expect(db.prepare('SELECT x FROM t').pluck().get()).toBe(42);
+    db.close();
+    expect(() =>
+      openDatabase({ path: join(dir, 'data', 'hook.db'), readonly: true }, [migration], {
+        setup: () => {
+          throw new Error('no');
+        },
+      }),
+    ).toThrow();
+  });
+
   it('refuses a file that belongs to another store', async () => {
     await (await openSqliteSubscriptionStore({ path: paths.subscriptions })).close();
     await expect(openSqliteInboxStore({ path: paths.subscriptions })).rejects.toMatchObject({ code: 'HERALD_STORE_REJECTED', retriable: false });
@@ -170,6 +223,16 @@ describe('sqlite stores: files, migrations, connections', () => {
       expect(isRetriable(err)).toBe(false);
     });
 
+    it('a read-only connection answers the paged fan-out lookups and sees later commits', async () => {
+      const writer = track(await openSqliteSubscriptionStore({ path: paths.subscriptions }));
+      const reader = track(await openSqliteSubscriptionStore({ path: paths.subscriptions, readonly: true }));
+      await writer.subscribe('t1', 'u1', T0);
+      expect((await reader.subscribersForFanout(['t1'], 1)).inline.get('t1')).toEqual([{ user_id: 'u1', subscribed_at: T0 }]);
+      await writer.subscribe('t1', 'u2', T0);
+      expect((await reader.subscribersForFanout(['t1'], 1)).paged).toEqual(new Set(['t1']));
+      expect((await reader.subscribersInRange('t1', bucketRange(0, 1), null, 10)).subscribers.map((s) => s.user_id).sort()).toEqual(['u1', 'u2']);
+    });
+
     it('a reader opened while no writer is open still sees later commits of a new writer', async () => {
       await (await openSqliteSubscriptionStore({ path: paths.subscriptions })).close();
       const reader = track(await openSqliteSubscriptionStore({ path: paths.subscriptions, readonly: true }));
@@ -205,6 +268,7 @@ describe('sqlite stores: files, migrations, connections', () => {
         await subs.subscribe('t1', 'u0', T0);
         await dedup.confirm([{ key: 'k2', partition: 0, at: T0 }]);
         expect(await ask({ op: 'subscribersOf', topics: ['t1', 't2'] })).toEqual({ users: { t1: ['u0', 'u1'], t2: ['u9'] } });
+        expect(await ask({ op: 'fanout', topics: ['t1', 't2'], maxInline: 1 })).toEqual({ inline: { t2: ['u9'] }, paged: ['t1'], range: { t1: ['u0', 'u1'], t2: ['u9'] } });
         expect(await ask({ op: 'confirmed', keys: ['k1', 'k2'] })).toEqual({ keys: ['k1', 'k2'] });
 
         expect(await ask({ op: 'subscribe' })).toMatchObject({ error: { code: 'HERALD_STORE_REJECTED', retriable: false } });
