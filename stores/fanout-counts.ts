@@ -33,9 +33,10 @@ export interface FanoutCountSource {
 }
 
 /**
- * One row of a store's fan-out lookup: the counter row of a topic (user_id null: one per topic that
- * has a counter), or one period of an inline topic. Rows must come ordered by topic_id, user_id
- * (the counter row, null, first), subscribed_at.
+ * One row of a store's fan-out lookup, for a topic that has a counter: its counter with one of its
+ * periods, or with nulls (a row standing for the counter alone: a paged topic, an inline topic
+ * without periods, or a counter row sent besides the periods). Rows of a topic must come ordered
+ * by user_id (null first), then subscribed_at.
  */
 export type FanoutRow = [topicId: string, periodsCreated: number, userId: string | null, subscribedAt: number | null, unsubscribedAt: number | null];
 
@@ -59,12 +60,9 @@ export function countedFromRows(topicIds: readonly string[], rows: Iterable<Fano
   for (const [topicId, periods, userId, subscribedAt, unsubscribedAt] of rows) {
     const entry = out.get(topicId);
     if (entry === undefined) continue;
-    if (userId === null) {
-      entry.periods = Number(periods);
-      if (entry.periods > maxInline) entry.subscribers = null;
-    } else {
-      entry.subscribers?.push(subscriberOf(userId, subscribedAt!, unsubscribedAt));
-    }
+    entry.periods = Number(periods);
+    if (entry.periods > maxInline) entry.subscribers = null;
+    else if (userId !== null) entry.subscribers?.push(subscriberOf(userId, subscribedAt!, unsubscribedAt));
   }
   return out;
 }
