@@ -161,6 +161,11 @@ export class SqliteSubscriptionStore implements SubscriptionStore, FanoutCountSo
     });
   }
 
+  /**
+   * See {@link SubscriptionStore.subscribersForFanout}: paged when the topic's counter of periods
+   * ever created exceeds `maxInline`; a paged topic's periods are not read.
+   * @throws RangeError when maxInline is negative or NaN
+   */
   async subscribersForFanout(topicIds: readonly string[], maxInline: number): Promise<FanoutLookup> {
     return toFanoutLookup(await this.fanoutWithCounts(topicIds, maxInline));
   }
@@ -173,6 +178,11 @@ export class SqliteSubscriptionStore implements SubscriptionStore, FanoutCountSo
     return runOn(this.#db, 'subscriptions.subscribersForFanout', () => countedFromRows(unique, this.#fanout.all({ ids: JSON.stringify(unique), bound }), bound));
   }
 
+  /**
+   * See {@link SubscriptionStore.subscribersInRange}: one range scan of the hash index from
+   * max(range.from, after.user_hash), `limit + 1` rows (the extra one only decides `next`).
+   * @throws RangeError unless limit is an integer ≥ 1 and the range lies in [0, 2^32]
+   */
   async subscribersInRange(topicId: string, range: UserHashRange, after: SubscriberCursor | null, limit: number): Promise<SubscriberPage> {
     const start = rangeStart(range, after, limit);
     if (start === null) return { subscribers: [], next: null };
