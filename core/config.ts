@@ -61,6 +61,11 @@ export interface HeraldConfig {
   /** Worker threads of the operator pool (0 = one per core, at least 1). */
   workerThreads: number;
   /**
+   * JS heap limit (old generation) of each operator worker thread, MiB. Batches allocate and drop
+   * much; the limit makes V8 collect instead of growing, so a worker's memory stays bounded.
+   */
+  workerHeapMb: number;
+  /**
    * What an accepted publish survives on the embedded profile. `process`: a crash or kill -9 of
    * Herald (writes reach the OS, no fsync; like Kafka's default of relying on the page cache).
    * `machine`: also a power cut or kernel crash (log appends and SQLite commits are fsynced;
@@ -89,6 +94,7 @@ export const DEFAULTS = {
   maxMessageBytes: 4096, // bytes
   ssePingMs: 15_000, // ms: 15 s
   workerThreads: 0, // 0 = one per core
+  workerHeapMb: 512, // MiB per operator worker thread (V8 old generation)
   durability: 'process',
   logLevel: 'info',
 } as const satisfies Record<keyof HeraldConfig, unknown>;
@@ -196,6 +202,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     accepts: LOG_LEVELS.join(', '),
   },
   { key: 'workerThreads', env: 'HERALD_WORKER_THREADS', flag: '--worker-threads', parse: integer(0, 256), accepts: 'an integer from 0 (one per core) to 256' },
+  { key: 'workerHeapMb', env: 'HERALD_WORKER_HEAP_MB', flag: '--worker-heap-mb', parse: integer(64, 65_536), accepts: 'an integer from 64 to 65536 (MiB)' },
 ];
 
 /**

@@ -96,7 +96,7 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
   const stages: RunningStage[] = [];
   const threads = config.workerThreads > 0 ? config.workerThreads : Math.max(1, os.availableParallelism());
   const needsPool = roles.includes('job') && topology.stages.some((s) => s.role === 'job');
-  const pool = needsPool ? createOperatorPool({ threads }) : null;
+  const pool = needsPool ? createOperatorPool({ threads, heapMb: config.workerHeapMb }) : null;
   /** This edge's URL for redirects and presence (HERALD_ADVERTISED_URL, else the bound address). */
   let advertisedUrl = config.advertisedUrl;
   const presenceFailed = (err: unknown) => logger.warn({ err }, 'presence update failed');

@@ -21,6 +21,12 @@ export interface OperatorPoolOptions {
   storesModule?: string | URL;
   /** Tasks that may wait for a free worker before `run` rejects. Default: unbounded. */
   maxQueue?: number;
+  /**
+   * JS heap limit (V8 old generation) of each worker, MiB. Default: V8's own (a share of the
+   * machine's memory). A task that needs more fails with HERALD_OPERATOR_FAILED (details.code
+   * ERR_WORKER_OUT_OF_MEMORY) and its worker is replaced.
+   */
+  heapMb?: number;
 }
 
 /** A snapshot of the pool for metrics (`herald_operator_pool_*`) and benchmarks. */
@@ -79,6 +85,7 @@ export function createOperatorPool(options: OperatorPoolOptions = {}): OperatorP
     minThreads: threads,
     maxThreads: threads,
     idleTimeout: Number.POSITIVE_INFINITY,
+    ...(options.heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.heapMb } }),
     workerData,
     ...(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue }),
   });
@@ -101,13 +108,15 @@ export function createOperatorPool(options: OperatorPoolOptions = {}): OperatorP
         })) as OperatorTaskResult;
       } catch (err) {
         const cause = (err as { cause?: unknown })?.cause as Partial<WorkerCause> | undefined;
+        const outOfMemory = (err as { code?: unknown })?.code === 'ERR_WORKER_OUT_OF_MEMORY';
         const details = {
           stage: task.stage.name,
           partition: task.partition,
-          code: typeof cause?.code === 'string' ? cause.code : null,
+          code: typeof cause?.code === 'string' ? cause.code : outOfMemory ? 'ERR_WORKER_OUT_OF_MEMORY' : null,
           retriable: typeof cause?.retriable === 'boolean' ? cause.retriable : true,
         };
-        const message = err instanceof Error ? err.message : String(err);
+        let message = err instanceof Error ? err.message : String(err);
+        if (outOfMemory) message += ` (the batch needed more than the worker heap limit${options.heapMb === undefined ? '' : ` of ${options.heapMb} MiB`}: raise HERALD_WORKER_HEAP_MB, or lower max_batch_records of stage ${task.stage.name})`;
         throw new HeraldError('HERALD_OPERATOR_FAILED', `operator task failed: ${message}`, { cause: err, details });
       } finally {
         busyMs += performance.now() - runStarted;

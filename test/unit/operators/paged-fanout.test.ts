@@ -41,7 +41,7 @@ function stageTwo(): CompiledStage {
     sinks: [{ name: 'page-user-log', type: 'routing', log: USER_LOG, options: {} }],
     errorPolicy: 'dead-letter',
     deadLetterLog: 'herald.dlq',
-    maxBatchRecords: 16,
+    maxBatchRecords: 4,
   };
 }
 
@@ -87,7 +87,7 @@ async function harness(withPagesSink = true) {
       const byPartition = new Map<number, Out[]>();
       for (const p of pages) byPartition.set(p.partition, [...(byPartition.get(p.partition) ?? []), p]);
       for (const [partition, records] of byPartition) {
-        // Batches of at most 16 page records, like the stage's max_batch_records.
+        // Batches of at most 16 page records (several buckets per batch).
         for (let i = 0; i < records.length; i += batchSize) {
           const enc = new RecordsEncoder(1024);
           records.slice(i, i + batchSize).forEach((r, j) => enc.add(r.key, r.value, partition, 1_000, i + j));

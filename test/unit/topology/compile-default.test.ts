@@ -30,7 +30,7 @@ describe('the default topology (jobs/notifications.topology.yaml)', () => {
       source: { name: 'page-publishes', log: 'herald.fanout-pages', partitions: 12 },
       errorPolicy: 'dead-letter',
       deadLetterLog: 'herald.dlq',
-      maxBatchRecords: 16,
+      maxBatchRecords: 4,
     });
     expect(pages?.operators.map((o) => o.type)).toEqual(['subscription-join', 'user-repartition']);
     expect(pages?.sinks).toEqual([{ name: 'page-user-log', type: 'routing', log: 'herald.user', options: {} }]);
