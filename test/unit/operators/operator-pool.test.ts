@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isHeraldError } from '../../../core/errors.ts';
+import { isHeraldError, type HeraldError } from '../../../core/errors.ts';
 import { partitionFor } from '../../../log/murmur2.ts';
 import { RecordCursor } from '../../../log/record-codec.ts';
 import { createOperatorPool, type OperatorPool } from '../../../operators/runtime/operator-pool.ts';
@@ -33,8 +33,8 @@ writeFileSync(seedPath, JSON.stringify(seed));
 const fixture = (name: string) => new URL(`./fixtures/${name}.ts`, import.meta.url);
 const pools: OperatorPool[] = [];
 
-function pool(fixtureName: string, threads = 1): OperatorPool {
-  const p = createOperatorPool({ threads, storesModule: fixture(fixtureName) });
+function pool(fixtureName: string, threads = 1, heapMb?: number): OperatorPool {
+  const p = createOperatorPool({ threads, storesModule: fixture(fixtureName), ...(heapMb === undefined ? {} : { heapMb }) });
   pools.push(p);
   return p;
 }
@@ -137,6 +137,16 @@ describe('operator pool (piscina, real worker threads)', () => {
   it('fixture "exits": a worker thread that exits mid-task rejects with HERALD_OPERATOR_FAILED', async () => {
     const err = await pool('exiting-stores').run(await task(encodeBatch([publish('t1', T0)]))).catch((e: unknown) => e);
     expect(isHeraldError(err, 'HERALD_OPERATOR_FAILED')).toBe(true);
+  });
+
+  it('fixture "out of memory": a task past the worker heap limit rejects with HERALD_OPERATOR_FAILED naming the fix; the next task gets a new worker', async () => {
+    const p = pool('hungry-stores', 1, 64);
+    const err = await p.run(await task(encodeBatch([publish('t1', T0)]))).catch((e: unknown) => e);
+    expect(isHeraldError(err, 'HERALD_OPERATOR_FAILED')).toBe(true);
+    expect((err as HeraldError).details).toMatchObject({ code: 'ERR_WORKER_OUT_OF_MEMORY', retriable: true });
+    expect((err as HeraldError).message).toContain('HERALD_WORKER_HEAP_MB');
+    // A new worker takes the next task (it fails the same way: this fixture always hungers).
+    expect(isHeraldError(await p.run(await task(encodeBatch([publish('t1', T0)]))).catch((e: unknown) => e), 'HERALD_OPERATOR_FAILED')).toBe(true);
   });
 
   it('fixture "hangs": an aborted task rejects with HERALD_OPERATOR_FAILED', async () => {
