@@ -15,6 +15,7 @@ import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { publishRoutes } from './routes/publish.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { streamRoutes, type StreamLocator } from './routes/stream.ts';
+import { demoPageRoutes } from './routes/demo-page.ts';
 import type { ConnectionRegistry } from './sse/connection-registry.ts';
 import type { LogProducer } from '../log/types.ts';
 import type { IdempotencyStore, InboxStore, SubscriptionStore } from '../stores/types.ts';
@@ -59,6 +60,7 @@ export function createRouter(deps: EdgeDeps): Router {
   publishRoutes(router, publisher, deps.maxMessageBytes);
   notificationRoutes(router, deps.inbox);
   streamRoutes(router, deps.registry, deps.inbox, 1000, deps.locateStream);
+  demoPageRoutes(router); // GET / (edge/public/)
   router.on('GET', '/healthz', (_req, res) => {
     if (deps.isHealthy()) sendJson(res, 200, { status: 'ok', sse_connections: deps.registry.size });
     else sendError(res, new HeraldError('HERALD_EDGE_UNAVAILABLE', 'Herald is starting or stopping.'));
