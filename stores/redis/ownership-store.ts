@@ -47,5 +47,20 @@ export class RedisOwnershipStore implements PartitionOwnershipStore {
     }
   }
 
+  /**
+   * Every partition's owner in one round trip (a single MGET), for the router's partition → edge
+   * map (router/owner-map.ts).
+   * @param partitions the log's partition count (>= 1)
+   * @returns `partitions` entries, index = partition: the owner's URL, or null when unclaimed
+   * @throws HeraldError HERALD_STORE_FAILED when Redis is unreachable or the command failed
+   */
+  async ownersOf(log: string, partitions: number): Promise<(string | null)[]> {
+    try {
+      return await this.#redis.mget(Array.from({ length: partitions }, (_, n) => this.#key(log, n)));
+    } catch (err) {
+      throw redisError(err, 'ownership.ownersOf');
+    }
+  }
+
   async close(): Promise<void> {}
 }
