@@ -9,9 +9,7 @@ import { HeraldError } from '../../core/errors.ts';
 import { queryParam, requireId } from '../validate.ts';
 import type { ConnectionRegistry } from '../sse/connection-registry.ts';
 import type { InboxStore } from '../../stores/types.ts';
-
-/** Notifications read from the inbox per backlog page. */
-const BACKLOG_PAGE = 500;
+import { parseLastEventId, replayThenGoLive } from './resume.ts';
 
 /**
  * Where a user's stream is served (kafka profile: the edge that owns the user's partition of the
@@ -43,8 +41,7 @@ export function streamRoutes(router: Router, registry: ConnectionRegistry, inbox
       }
     }
     const header = req.headers['last-event-id'];
-    const lastEventId = (Array.isArray(header) ? header[0] : header) ?? queryParam(url, 'last_event_id') ?? '';
-    if (lastEventId.length > 128) throw new HeraldError('HERALD_EDGE_QUERY_INVALID', 'Last-Event-ID must be a notification id.');
+    const lastEventId = parseLastEventId((Array.isArray(header) ? header[0] : header) ?? queryParam(url, 'last_event_id'), 'Last-Event-ID');
 
     req.socket.setTimeout(0);
     req.socket.setNoDelay(true);
@@ -59,23 +56,6 @@ export function streamRoutes(router: Router, registry: ConnectionRegistry, inbox
 
     // Register first, so live events that arrive while the backlog is read are queued, not lost.
     const conn = registry.add(userId, res);
-    if (lastEventId !== '') {
-      let afterSeq: number | undefined;
-      for (;;) {
-        const { entries } = await inbox.readAfter(userId, lastEventId, BACKLOG_PAGE, afterSeq);
-        for (const e of entries) {
-          if (!conn.writeBacklog({ seq: e.seq, id: e.notification.id, json: JSON.stringify(e.notification) })) return;
-          // A long backlog goes at the client's pace: wait for the socket instead of buffering it.
-          if (conn.needsDrain) await new Promise<void>((resolve) => {
-            const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
-            res.on('drain', done);
-            res.on('close', done);
-          });
-        }
-        if (entries.length < BACKLOG_PAGE) break;
-        afterSeq = entries[entries.length - 1]!.seq;
-      }
-    }
-    conn.goLive();
+    await replayThenGoLive(conn, inbox, userId, lastEventId);
   });
 }
