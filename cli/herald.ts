@@ -6,6 +6,7 @@
  *   herald job                         the job stages only (fan-out consumer group member)
  *   herald edge                        the edge only (HTTP API, SSE, edge consumer group member)
  *   herald migrate                     apply store schema migrations and exit
+ *   herald router                      consistent-hash front: proxies each user to the owning edge
  *   herald topology validate|explain|graph FILE
  *
  * Settings: env vars or --flags (see `herald --help`); invalid settings stop start-up with a
@@ -22,6 +23,7 @@ import { logger } from '../core/logger.ts';
 import { startHerald, type Role } from '../jobs/app.ts';
 import { migrateStores } from '../jobs/migrate.ts';
 import { runTopologyCommand } from './topology-command.ts';
+import { startRouter } from '../router/start.ts';
 
 const HELP = `Usage: herald <command> [--flag value ...]
 
@@ -30,6 +32,8 @@ Commands:
   job                   run the job stages only (kafka profile: a member of each job group)
   edge                  run an edge only (kafka profile: HTTP API, SSE, edge consumer group)
   migrate               apply the store schema migrations (MySQL shards, SQLite files) and exit
+  router                proxy each user's requests to the edge owning the user's partition, the rest
+                        to any edge (kafka profile: HERALD_REDIS_URL, HERALD_TOPOLOGY, PORT)
   topology validate F   check a topology file; prints every error with its line
   topology explain F    print stages, log topics, partitions, operators, consumer groups
   help                  this text
@@ -62,6 +66,14 @@ async function main(argv: string[]): Promise<number> {
     if (config === null) return 2;
     const report = await migrateStores(config);
     io.stdout(`herald migrate: ${report.mysqlShards} MySQL shard(s), ${report.hbaseTable ? `HBase table ${report.hbaseTable}, ` : ''}SQLite stores in ${report.sqliteDirs.join(', ')}: up to date\n`);
+    return 0;
+  }
+  if (command === 'router') {
+    const config = settings();
+    if (config === null) return 2;
+    const router = await startRouter(config);
+    io.stdout(`Herald router listening on ${router.url} (user log ${router.userLog.name}, ${router.userLog.partitions} partitions; owners from Redis at ${new URL(config.redisUrl).host})\n`);
+    await untilSignal(() => router.close());
     return 0;
   }
   const roles: Record<string, Role[]> = { start: ['job', 'edge'], job: ['job'], edge: ['edge'] };
@@ -97,6 +109,22 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   return 0;
+}
+
+/** Resolves after SIGTERM/SIGINT once `close` finished (exit 1 if it takes over 15 s). */
+function untilSignal(close: () => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'stopping');
+      setTimeout(() => process.exit(1), 15_000).unref(); // ms: shutdown deadline
+      close().then(resolve, (err: unknown) => {
+        logger.error({ err }, 'error while stopping');
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
 }
 
 main(process.argv.slice(2)).then(
