@@ -1,10 +1,12 @@
 /**
  * The edge's HTTP server: the public API (subscribe, publish, notifications, stream), /healthz
- * and /metrics. node:http with a small router; every response is JSON except the SSE stream and
+ * and /metrics, and WebSocket upgrades of GET /ws (edge/routes/websocket.ts). node:http with a
+ * small router; every response is JSON except the SSE stream and
  * the Prometheus text.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../core/logger.ts';
 import { counter, histogram, registry as metricsRegistry } from '../core/metrics.ts';
 import { HeraldError, isHeraldError } from '../core/errors.ts';
@@ -15,6 +17,7 @@ import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { publishRoutes } from './routes/publish.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { streamRoutes, type StreamLocator } from './routes/stream.ts';
+import { websocketEndpoint } from './routes/websocket.ts';
 import { demoPageRoutes } from './routes/demo-page.ts';
 import type { ConnectionRegistry } from './sse/connection-registry.ts';
 import type { LogProducer } from '../log/types.ts';
@@ -48,7 +51,7 @@ export interface EdgeServer {
   server: http.Server;
   /** Base URL, e.g. `http://127.0.0.1:8080`. */
   url: string;
-  /** Stops accepting, closes SSE streams with a retry hint, waits for requests to finish. */
+  /** Stops accepting, closes SSE and WebSocket streams with a retry hint, waits for requests to finish. */
   close(): Promise<void>;
 }
 
@@ -62,7 +65,7 @@ export function createRouter(deps: EdgeDeps): Router {
   streamRoutes(router, deps.registry, deps.inbox, 1000, deps.locateStream);
   demoPageRoutes(router); // GET / (edge/public/)
   router.on('GET', '/healthz', (_req, res) => {
-    if (deps.isHealthy()) sendJson(res, 200, { status: 'ok', sse_connections: deps.registry.size });
+    if (deps.isHealthy()) sendJson(res, 200, { status: 'ok', sse_connections: deps.registry.sizeOf('sse'), ws_connections: deps.registry.sizeOf('ws') });
     else sendError(res, new HeraldError('HERALD_EDGE_UNAVAILABLE', 'Herald is starting or stopping.'));
   });
   router.on('GET', '/metrics', async (_req, res) => {
@@ -80,6 +83,8 @@ export function createRouter(deps: EdgeDeps): Router {
 export async function startEdgeServer(deps: EdgeDeps, host: string, port: number): Promise<EdgeServer> {
   const router = createRouter(deps);
   const log = deps.logger.child({ module: 'edge' });
+  // GET /ws: WebSocket upgrades on this same server, same locate rule as GET /stream.
+  const websockets = websocketEndpoint({ registry: deps.registry, inbox: deps.inbox, logger: deps.logger, retryMs: 1000, locate: deps.locateStream });
   const server = http.createServer((req, res) => {
     const started = process.hrtime.bigint();
     let label = 'unmatched';
@@ -104,6 +109,13 @@ export async function startEdgeServer(deps: EdgeDeps, host: string, port: number
   server.keepAliveTimeout = 65_000; // ms: longer than common load-balancer idle timeouts
   server.headersTimeout = 70_000; // ms
   server.requestTimeout = 0; // SSE streams are long-lived
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const started = process.hrtime.bigint();
+    void websockets.handleUpgrade(req, socket, head).then(({ route, status }) => {
+      requests.inc({ route, status: String(status) });
+      duration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
@@ -126,9 +138,13 @@ export async function startEdgeServer(deps: EdgeDeps, host: string, port: number
     url,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      websockets.stopAccepting();
       deps.registry.closeAll(1000);
       server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), 5_000); // ms: drain deadline
+      const timer = setTimeout(() => {
+        server.closeAllConnections();
+        websockets.terminateAll(); // upgraded sockets are no longer the http server's connections
+      }, 5_000); // ms: drain deadline
       await closed;
       clearTimeout(timer);
     },
