@@ -24,6 +24,7 @@ import { startHerald, type Role } from '../jobs/app.ts';
 import { migrateStores } from '../jobs/migrate.ts';
 import { runTopologyCommand } from './topology-command.ts';
 import { startRouter } from '../router/start.ts';
+import { runTokenCommand } from './token-command.ts';
 
 const HELP = `Usage: herald <command> [--flag value ...]
 
@@ -34,6 +35,7 @@ Commands:
   migrate               apply the store schema migrations (MySQL shards, SQLite files) and exit
   router                proxy each user's requests to the edge owning the user's partition, the rest
                         to any edge (kafka profile: HERALD_REDIS_URL, HERALD_TOPOLOGY, PORT)
+  token --user U        print a user token for U (HERALD_TOKEN_SECRET; --ttl seconds, default 3600)
   topology validate F   check a topology file; prints every error with its line
   topology explain F    print stages, log topics, partitions, operators, consumer groups
   help                  this text
@@ -50,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
     return argv.length === 0 ? 2 : 0;
   }
   if (command === 'topology') return runTopologyCommand(rest, io);
+  if (command === 'token') return runTokenCommand(rest, io);
   /** Settings from env and flags; null (after printing usage) when stray arguments were given. */
   const settings = () => {
     const { flags, positional } = parseFlags(rest);
@@ -93,12 +96,19 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   const app = await startHerald(config, selected);
-  if (app.edge) io.stdout(`Herald ${command} listening on ${app.edge.url} (profile ${config.profile}, data in ${config.dataDir})\n`);
+  if (app.edge) {
+    const auth = config.publisherKeys.length > 0 ? 'auth on' : 'AUTH OFF: set HERALD_PUBLISHER_KEYS and HERALD_TOKEN_SECRET before exposing it';
+    io.stdout(`Herald ${command} listening on ${app.edge.url} (profile ${config.profile}, data in ${config.dataDir}, ${auth})\n`);
+  }
   else if (app.ops) io.stdout(`Herald ${command} running; /healthz and /metrics on ${app.ops.url} (profile ${config.profile}, data in ${config.dataDir})\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ signal }, 'stopping');
-      const force = setTimeout(() => process.exit(1), 15_000); // ms: shutdown deadline
+      // Drain deadline: streams get a retry hint, offsets are committed; past it, exit anyway.
+      const force = setTimeout(() => {
+        logger.error({ drainTimeoutMs: config.drainTimeoutMs }, 'drain did not finish within HERALD_DRAIN_TIMEOUT_MS; exiting');
+        process.exit(1);
+      }, config.drainTimeoutMs);
       force.unref();
       void app.close().then(resolve, (err: unknown) => {
         logger.error({ err }, 'error while stopping');

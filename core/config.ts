@@ -74,6 +74,17 @@ export interface HeraldConfig {
   durability: 'process' | 'machine';
   /** pino log level. */
   logLevel: string;
+  /**
+   * API keys accepted for publishing and subscription management (`Authorization: Bearer <key>`),
+   * each at least 16 characters. Empty: auth is off (the embedded default; start-up warns).
+   */
+  publisherKeys: string[];
+  /** HMAC-SHA256 secret of user tokens (at least 32 characters); required when auth is on. */
+  tokenSecret: string;
+  /** Browser origins allowed by CORS (`*` = any); empty: no CORS headers. */
+  corsOrigins: string[];
+  /** On SIGTERM/SIGINT: time to drain (close streams with a retry hint, commit offsets) before exiting anyway, ms. */
+  drainTimeoutMs: number;
 }
 
 /** One place for defaults, with units. */
@@ -97,6 +108,10 @@ export const DEFAULTS = {
   workerHeapMb: 512, // MiB per operator worker thread (V8 old generation)
   durability: 'process',
   logLevel: 'info',
+  publisherKeys: [] as string[],
+  tokenSecret: '',
+  corsOrigins: [] as string[],
+  drainTimeoutMs: 15_000, // ms
 } as const satisfies Record<keyof HeraldConfig, unknown>;
 
 interface SettingSpec {
@@ -203,6 +218,34 @@ export const SETTINGS: readonly SettingSpec[] = [
   },
   { key: 'workerThreads', env: 'HERALD_WORKER_THREADS', flag: '--worker-threads', parse: integer(0, 256), accepts: 'an integer from 0 (one per core) to 256' },
   { key: 'workerHeapMb', env: 'HERALD_WORKER_HEAP_MB', flag: '--worker-heap-mb', parse: integer(64, 65_536), accepts: 'an integer from 64 to 65536 (MiB)' },
+  {
+    key: 'publisherKeys',
+    env: 'HERALD_PUBLISHER_KEYS',
+    flag: '--publisher-keys',
+    parse: (raw) => {
+      const keys = raw.split(',').map((k) => k.trim()).filter((k) => k !== '');
+      return keys.every((k) => k.length >= 16 && /^[\x21-\x7e]+$/.test(k)) ? keys : undefined;
+    },
+    accepts: 'a comma-separated list of keys, each at least 16 printable ASCII characters without spaces (e.g. from `openssl rand -hex 24`)',
+  },
+  {
+    key: 'tokenSecret',
+    env: 'HERALD_TOKEN_SECRET',
+    flag: '--token-secret',
+    parse: (raw) => (raw.length >= 32 ? raw : undefined),
+    accepts: 'a secret of at least 32 characters (e.g. from `openssl rand -hex 32`)',
+  },
+  {
+    key: 'corsOrigins',
+    env: 'HERALD_CORS_ORIGINS',
+    flag: '--cors-origins',
+    parse: (raw) => {
+      const origins = raw.split(',').map((o) => o.trim()).filter((o) => o !== '');
+      return origins.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)) ? origins : undefined;
+    },
+    accepts: '* or a comma-separated list of origins like https://app.example.com (scheme://host[:port], no path)',
+  },
+  { key: 'drainTimeoutMs', env: 'HERALD_DRAIN_TIMEOUT_MS', flag: '--drain-timeout-ms', parse: integer(1_000, 600_000), accepts: 'an integer from 1000 to 600000 (ms)' },
 ];
 
 /**
@@ -258,6 +301,12 @@ export function loadConfig(
       continue;
     }
     out[spec.key] = value;
+  }
+  if ((out.publisherKeys as string[]).length > 0 && out.tokenSecret === '') {
+    problems.push('HERALD_PUBLISHER_KEYS is set but HERALD_TOKEN_SECRET is not: set HERALD_TOKEN_SECRET (or --token-secret) to a secret of at least 32 characters, used to sign user tokens.');
+  }
+  if ((out.publisherKeys as string[]).length === 0 && out.tokenSecret !== '') {
+    problems.push('HERALD_TOKEN_SECRET is set but HERALD_PUBLISHER_KEYS is not: auth needs both; set HERALD_PUBLISHER_KEYS (or --publisher-keys), or unset HERALD_TOKEN_SECRET to run without auth.');
   }
   if (problems.length > 0) {
     throw new HeraldError('HERALD_CONFIG_INVALID', `Invalid settings:\n  ${problems.join('\n  ')}`, { details: problems });

@@ -55,8 +55,12 @@ export const ERROR_CODES = {
   HERALD_STORE_FAILED: { status: 503, retriable: true, summary: 'A store (subscriptions, inbox, dedup, idempotency) failed.' },
   HERALD_STORE_REJECTED: { status: 500, retriable: false, summary: 'A store refused the operation for a reason a retry cannot fix (constraint violation, read-only or closed store, corrupt or unmigrated database).' },
   HERALD_SINK_FAILED: { status: 500, retriable: true, summary: 'A sink could not write its batch.' },
-  HERALD_AUTH_REQUIRED: { status: 401, retriable: false, summary: 'The request needs credentials.' },
-  HERALD_AUTH_FORBIDDEN: { status: 403, retriable: false, summary: 'The credentials do not allow this request.' },
+  HERALD_AUTH_REQUIRED: { status: 401, retriable: false, summary: 'The request needs credentials: a publisher key, or a user token.' },
+  HERALD_AUTH_KEY_INVALID: { status: 401, retriable: false, summary: 'The publisher key is not one of HERALD_PUBLISHER_KEYS.' },
+  HERALD_AUTH_TOKEN_INVALID: { status: 401, retriable: false, summary: 'The user token is malformed or its signature does not match (forged, or signed with another secret).' },
+  HERALD_AUTH_TOKEN_EXPIRED: { status: 401, retriable: false, summary: 'The user token has expired; mint a new one.' },
+  HERALD_AUTH_DISABLED: { status: 409, retriable: false, summary: 'Tokens were asked for, but auth is off on this server (no HERALD_PUBLISHER_KEYS).' },
+  HERALD_AUTH_FORBIDDEN: { status: 403, retriable: false, summary: "The credentials do not allow this request (e.g. a user token for another user's notifications)." },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Union of every stable error code. */

@@ -20,6 +20,9 @@ import { streamRoutes, type StreamLocator } from './routes/stream.ts';
 import { websocketEndpoint } from './routes/websocket.ts';
 import { demoPageRoutes } from './routes/demo-page.ts';
 import type { ConnectionRegistry } from './sse/connection-registry.ts';
+import { authorize, challenge, type EdgeAuth } from './auth/index.ts';
+import { CorsPolicy } from './http/cors.ts';
+import { tokenRoutes } from './routes/tokens.ts';
 import type { LogProducer } from '../log/types.ts';
 import type { IdempotencyStore, InboxStore, SubscriptionStore } from '../stores/types.ts';
 
@@ -44,6 +47,10 @@ export interface EdgeDeps {
   locateStream?: StreamLocator;
   /** True while the job runs (GET /healthz answers 200), false while starting or stopping. */
   isHealthy: () => boolean;
+  /** Publisher keys and user tokens (edge/auth); absent or with no keys: auth is off. */
+  auth?: EdgeAuth;
+  /** Browser origins allowed by CORS (HERALD_CORS_ORIGINS); absent or empty: no CORS headers. */
+  corsOrigins?: readonly string[];
 }
 
 /** A running edge HTTP server. */
@@ -63,6 +70,7 @@ export function createRouter(deps: EdgeDeps): Router {
   publishRoutes(router, publisher, deps.maxMessageBytes);
   notificationRoutes(router, deps.inbox);
   streamRoutes(router, deps.registry, deps.inbox, 1000, deps.locateStream);
+  if (deps.auth) tokenRoutes(router, deps.auth);
   demoPageRoutes(router); // GET / (edge/public/)
   router.on('GET', '/healthz', (_req, res) => {
     if (deps.isHealthy()) sendJson(res, 200, { status: 'ok', sse_connections: deps.registry.sizeOf('sse'), ws_connections: deps.registry.sizeOf('ws') });
@@ -85,6 +93,7 @@ export async function startEdgeServer(deps: EdgeDeps, host: string, port: number
   const log = deps.logger.child({ module: 'edge' });
   // GET /ws: WebSocket upgrades on this same server, same locate rule as GET /stream.
   const websockets = websocketEndpoint({ registry: deps.registry, inbox: deps.inbox, logger: deps.logger, retryMs: 1000, locate: deps.locateStream });
+  const cors = new CorsPolicy(deps.corsOrigins ?? []);
   const server = http.createServer((req, res) => {
     const started = process.hrtime.bigint();
     let label = 'unmatched';
@@ -93,13 +102,16 @@ export async function startEdgeServer(deps: EdgeDeps, host: string, port: number
     void (async () => {
       try {
         const url = new URL(req.url ?? '/', 'http://edge');
+        if (cors.apply(req, res)) return;
         const match = router.match(req.method ?? 'GET', url.pathname);
         label = match.label;
+        if (deps.auth) await authorize(deps.auth, match.label, req, url);
         await match.handler(req, res, url);
       } catch (err) {
         // 503 HERALD_EDGE_UNAVAILABLE is expected while starting, stopping or rebalancing: not an error.
         if (!isHeraldError(err) || (err.status >= 500 && err.code !== 'HERALD_EDGE_UNAVAILABLE')) log.error({ err, method: req.method, url: req.url }, 'request failed');
         else if (err.code === 'HERALD_EDGE_UNAVAILABLE') log.debug({ method: req.method, url: req.url, reason: err.message }, 'request refused: unavailable');
+        challenge(res, err);
         sendError(res, err);
       } finally {
         duration.observe({ route: label }, Number(process.hrtime.bigint() - started) / 1e9);

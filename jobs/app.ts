@@ -8,6 +8,7 @@ import type { HeraldConfig } from '../core/config.ts';
 import { logger as rootLogger, type Logger } from '../core/logger.ts';
 import { ConnectionRegistry } from '../edge/sse/connection-registry.ts';
 import { startEdgeServer, type EdgeServer } from '../edge/server.ts';
+import { EdgeAuth } from '../edge/auth/index.ts';
 import { createOperatorPool } from '../operators/runtime/operator-pool.ts';
 import { createPartitionState } from '../operators/runtime/partition-state.ts';
 import { parseBloomDedupOptions } from '../operators/bloom-dedup/options.ts';
@@ -145,11 +146,19 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
           maxMessageBytes: config.maxMessageBytes,
           locateStream,
           isHealthy: () => healthy,
+          auth: new EdgeAuth({ publisherKeys: config.publisherKeys, tokenSecret: config.tokenSecret }),
+          corsOrigins: config.corsOrigins,
         },
         config.host,
         config.port,
       );
       if (advertisedUrl === '') advertisedUrl = edge.url;
+      if (config.publisherKeys.length === 0) {
+        logger.warn(
+          { auth: 'off' },
+          'AUTH IS OFF: anyone who can reach this edge can publish, manage subscriptions and read every user\'s notifications. Set HERALD_PUBLISHER_KEYS and HERALD_TOKEN_SECRET before exposing it.',
+        );
+      }
     } else {
       ops = await startOpsServer(config.host, config.port, () => healthy);
     }

@@ -11,13 +11,14 @@ import type { InboxQuery, InboxStore } from '../../stores/types.ts';
 /** Page size of GET /notifications: default and max. */
 export const NOTIFICATIONS_LIMIT = { default: 100, max: 1000 } as const;
 
-const QUERY_KEYS = new Set(['user_id', 'since', 'limit', 'cursor']);
+/** Accepted query parameters (`token`: the user token, read by edge/auth). */
+const QUERY_KEYS = new Set(['user_id', 'since', 'limit', 'cursor', 'token']);
 
 /** Registers GET /notifications. */
 export function notificationRoutes(router: Router, inbox: InboxStore): void {
   router.on('GET', '/notifications', async (_req, res, url) => {
     for (const k of url.searchParams.keys()) {
-      if (!QUERY_KEYS.has(k)) throw new HeraldError('HERALD_EDGE_QUERY_INVALID', `Unknown query parameter ${JSON.stringify(k)}; accepted: user_id, since, limit, cursor.`);
+      if (!QUERY_KEYS.has(k)) throw new HeraldError('HERALD_EDGE_QUERY_INVALID', `Unknown query parameter ${JSON.stringify(k)}; accepted: user_id, since, limit, cursor, token.`);
     }
     const userId = requireId(queryParam(url, 'user_id'), 'user_id', 'query');
     const query: InboxQuery = { limit: parseLimit(queryParam(url, 'limit'), NOTIFICATIONS_LIMIT.default, NOTIFICATIONS_LIMIT.max) };

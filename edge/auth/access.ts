@@ -1,0 +1,36 @@
+/**
+ * Which credential each route needs (the edge's access table), applied once per request before
+ * the route's handler runs:
+ * - `publisher`: POST /publish, POST and DELETE /subscribe, POST /tokens;
+ * - `user`: GET /notifications, GET /stream, GET /ws, for the `user_id` of the query;
+ * - everything else (/, /healthz, /metrics, static files) is public.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { EdgeAuth } from './edge-auth.ts';
+
+/** Credential a route needs. */
+export type RouteAccess = 'publisher' | 'user' | 'public';
+
+const PUBLISHER = new Set(['POST /publish', 'POST /subscribe', 'DELETE /subscribe', 'POST /tokens']);
+const USER = new Set(['GET /notifications', 'GET /stream', 'GET /ws', 'HEAD /notifications', 'HEAD /stream']);
+
+/** The access rule of a route label (`METHOD /path`, as the router reports it). */
+export function routeAccess(label: string): RouteAccess {
+  if (PUBLISHER.has(label)) return 'publisher';
+  if (USER.has(label)) return 'user';
+  return 'public';
+}
+
+/**
+ * Checks the request's credential for route `label`. A user route without a `user_id` is left
+ * to the route, which answers 400 (it reads nothing).
+ * @throws HeraldError HERALD_AUTH_* (see EdgeAuth)
+ */
+export async function authorize(auth: EdgeAuth, label: string, req: IncomingMessage, url: URL): Promise<void> {
+  const access = routeAccess(label);
+  if (access === 'publisher') auth.requirePublisher(req);
+  else if (access === 'user') {
+    const userId = url.searchParams.get('user_id');
+    if (userId !== null && userId !== '') await auth.requireUser(req, url, userId);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * CORS (Fetch standard, "CORS protocol") for browser apps on other origins: an allowed `Origin`
+ * gets `Access-Control-Allow-Origin` echoed (with `Vary: Origin`), and preflight `OPTIONS`
+ * requests are answered here with the methods and headers the API uses. Credentials are bearer
+ * tokens in a header or the query, never cookies, so `Allow-Credentials` is not sent. Small
+ * enough to own: the `cors` package is Express middleware and unmaintained since 2018.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+const ALLOW_METHODS = 'GET, POST, DELETE, OPTIONS';
+const ALLOW_HEADERS = 'authorization, content-type, idempotency-key, last-event-id';
+const EXPOSE_HEADERS = 'location, retry-after';
+/** How long a browser may cache a preflight answer, s. */
+const MAX_AGE_SECONDS = 600;
+
+/** Allowed origins: `*` (any) or exact `scheme://host[:port]` strings. */
+export class CorsPolicy {
+  readonly #any: boolean;
+  readonly #origins: Set<string>;
+
+  constructor(origins: readonly string[]) {
+    this.#any = origins.includes('*');
+    this.#origins = new Set(origins.filter((o) => o !== '*'));
+  }
+
+  /** Whether any origin is allowed at all (no CORS headers otherwise). */
+  get enabled(): boolean {
+    return this.#any || this.#origins.size > 0;
+  }
+
+  /**
+   * Adds the CORS headers for an allowed origin. Returns true when the request was a preflight
+   * and has been answered (204), so the caller must not route it.
+   */
+  apply(req: IncomingMessage, res: ServerResponse): boolean {
+    const origin = req.headers.origin;
+    const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+    if (origin === undefined || !this.enabled) return false;
+    res.setHeader('vary', 'Origin');
+    if (!this.#any && !this.#origins.has(origin)) {
+      if (preflight) {
+        res.writeHead(403, { 'content-length': '0' });
+        res.end();
+        return true;
+      }
+      return false;
+    }
+    res.setHeader('access-control-allow-origin', this.#any ? '*' : origin);
+    res.setHeader('access-control-expose-headers', EXPOSE_HEADERS);
+    if (!preflight) return false;
+    res.writeHead(204, {
+      'access-control-allow-methods': ALLOW_METHODS,
+      'access-control-allow-headers': ALLOW_HEADERS,
+      'access-control-max-age': String(MAX_AGE_SECONDS),
+      'content-length': '0',
+    });
+    res.end();
+    return true;
+  }
+}
