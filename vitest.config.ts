@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // Real-server tests run with `npm run test:integration` (scripts/services.sh starts the servers).
-    exclude: ['test/integration/**', '**/node_modules/**'],
+    // The browser test runs with `npm run test:browser` (vitest.browser.config.ts).
+    exclude: ['test/integration/**', 'test/browser/**', '**/node_modules/**'],
     testTimeout: 30_000, // ms
     hookTimeout: 60_000, // ms
     pool: 'forks',

@@ -63,7 +63,7 @@ describe('demo page routes', () => {
     for (const path of ['/index.html', '/public/app.js', '/../demo-page.ts', '/%2e%2e/routes/demo-page.ts', '/app.js/']) {
       const r = await fetch(base + path);
       expect(r.status, path).toBe(404);
-      expect((await r.json()).error.code).toBe('HERALD_EDGE_NOT_FOUND');
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('HERALD_EDGE_NOT_FOUND');
     }
     expect((await fetch(`${base}/app.js`, { method: 'POST' })).status).toBe(405);
   });
