@@ -92,7 +92,15 @@ export async function startEdgeServer(deps: EdgeDeps, host: string, port: number
   const router = createRouter(deps);
   const log = deps.logger.child({ module: 'edge' });
   // GET /ws: WebSocket upgrades on this same server, same locate rule as GET /stream.
-  const websockets = websocketEndpoint({ registry: deps.registry, inbox: deps.inbox, logger: deps.logger, retryMs: 1000, locate: deps.locateStream });
+  const auth = deps.auth;
+  const websockets = websocketEndpoint({
+    registry: deps.registry,
+    inbox: deps.inbox,
+    logger: deps.logger,
+    retryMs: 1000,
+    locate: deps.locateStream,
+    ...(auth?.enabled ? { authorizeUser: (req: http.IncomingMessage, url: URL, userId: string) => auth.requireUser(req, url, userId) } : {}),
+  });
   const cors = new CorsPolicy(deps.corsOrigins ?? []);
   const server = http.createServer((req, res) => {
     const started = process.hrtime.bigint();

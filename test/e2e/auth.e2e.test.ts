@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { EventSource } from 'eventsource';
+import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeraldApp } from '../../jobs/app.ts';
 import { mintUserToken } from '../../edge/auth/user-token.ts';
@@ -101,6 +102,35 @@ describe('auth on (HERALD_PUBLISHER_KEYS + HERALD_TOKEN_SECRET)', () => {
     const other = (await mintUserToken(SECRET, 'mallory', 60)).token;
     const r = await fetch(`${url}/stream?user_id=cy&token=${encodeURIComponent(other)}`);
     expect(r.status).toBe(403);
+  });
+
+  it('opens WebSocket streams only with the user\'s token (?token=), refusing the upgrade otherwise', async () => {
+    await api(url, 'POST', '/subscribe', { topic_id: 'ws-live', user_id: 'dee' }, pub);
+    const token = (await api(url, 'POST', '/tokens', { user_id: 'dee' }, pub)).body.token as string;
+    const wsUrl = url.replace('http://', 'ws://');
+    const refused = async (query: string) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(`${wsUrl}/ws?user_id=dee${query}`);
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => resolve(101));
+        ws.on('error', () => {});
+      });
+    expect(await refused('')).toBe(401);
+    expect(await refused(`&token=${encodeURIComponent((await mintUserToken(SECRET, 'mallory', 60)).token)}`)).toBe(403);
+    const ws = new WebSocket(`${wsUrl}/ws?user_id=dee&token=${encodeURIComponent(token)}`);
+    const got: string[] = [];
+    ws.on('message', (m) => got.push((JSON.parse(String(m)) as { id: string }).id));
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    try {
+      const p = await api(url, 'POST', '/publish', { topic_id: 'ws-live', message: 'over ws' }, pub);
+      await waitFor(() => got.length === 1, 15_000, 'the WebSocket event');
+      expect(got).toEqual([p.body.id]);
+    } finally {
+      ws.close();
+    }
   });
 
   it('mints tokens from the CLI (`herald token`) that the edge accepts', () => {
