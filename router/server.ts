@@ -130,7 +130,6 @@ export async function startRouterServer(deps: RouterServerDeps, host: string, po
 
   const server = http.createServer((req, res) => {
     let label = 'other';
-    res.on('close', () => routerRequests.inc({ route: label, status: String(res.statusCode) }));
     void (async () => {
       try {
         const url = new URL(req.url ?? '/', 'http://router');
@@ -141,6 +140,10 @@ export async function startRouterServer(deps: RouterServerDeps, host: string, po
         if (!isHeraldError(err) || err.code === 'HERALD_EDGE_INTERNAL') log.error({ err, method: req.method, url: req.url }, 'request failed');
         else log.debug({ method: req.method, url: req.url, code: err.code, reason: err.message }, 'request refused');
         sendError(res, err);
+      } finally {
+        // Counted once the status is known (a stream when it opens, not when it ends); 499: the
+        // client left before an answer.
+        routerRequests.inc({ route: label, status: String(res.headersSent ? res.statusCode : 499) });
       }
     })();
   });
@@ -149,10 +152,10 @@ export async function startRouterServer(deps: RouterServerDeps, host: string, po
     socket.on('error', () => {}); // a client reset must not crash the router; closes are handled per outcome
     const url = new URL(req.url ?? '/', 'http://router');
     const { label, target } = classify(req.method ?? 'GET', url);
-    let status = 0;
-    socket.once('close', () => routerRequests.inc({ route: label, status: String(status || 499) }));
+    /** Counts the request once its status is known (101: the WebSocket is open; 499: the client left). */
+    const count = (status: number) => routerRequests.inc({ route: label, status: String(status) });
     const reject = (err: HeraldError) => {
-      status = err.status;
+      count(err.status);
       rejectUpgrade(socket, err, err.status === 503 ? { 'retry-after': retryAfter } : {});
     };
     void (async () => {
@@ -164,11 +167,7 @@ export async function startRouterServer(deps: RouterServerDeps, host: string, po
         tried = true;
         const outcome = await forwardUpgrade(req, socket, head, edge, { ...forwarding, interceptRedirects: target.kind === 'user' });
         track(outcome);
-        if (outcome.kind === 'relayed') {
-          status = outcome.status;
-          return;
-        }
-        if (outcome.kind === 'aborted') return;
+        if (outcome.kind === 'relayed' || outcome.kind === 'aborted') return count(outcome.kind === 'relayed' ? outcome.status : 499);
         if (outcome.kind === 'redirected') {
           redirectsFollowed.inc();
           await deps.owners.refresh(0);

@@ -1,5 +1,5 @@
 /**
- * One Herald role (`herald job` / `herald edge`) as a child process of the real CLI, its output
+ * One Herald role (`herald job` / `herald edge` / `herald router`) as a child process of the real CLI, its output
  * written straight to a log file (kept for diagnosis when a test fails).
  */
 import { childEnv } from './services.ts';
@@ -11,8 +11,8 @@ import { ROOT } from './herald.ts';
 /** A running `herald <role>` child. */
 export interface HeraldRoleProcess {
   name: string;
-  role: 'job' | 'edge' | 'start';
-  /** http://127.0.0.1:PORT (edge: the public API; job: /healthz and /metrics). */
+  role: 'job' | 'edge' | 'start' | 'router';
+  /** http://127.0.0.1:PORT (edge, router: the public API; job: /healthz and /metrics). */
   url: string;
   child: ChildProcess;
   logFile: string;
@@ -29,7 +29,7 @@ export interface HeraldRoleProcess {
 /** Options of {@link spawnHeraldRole}. */
 export interface SpawnRoleOptions {
   name: string;
-  role: 'job' | 'edge' | 'start';
+  role: 'job' | 'edge' | 'start' | 'router';
   port: number;
   /** HERALD_* settings (HERALD_DATA_DIR etc.); merged over process.env minus store settings (see childEnv). */
   env: Record<string, string>;

@@ -1,0 +1,266 @@
+/**
+ * `herald router` in front of two edges on the kafka profile, through the real CLI: one
+ * `herald job`, two `herald edge` (ownership and presence in the real Redis) and one
+ * `herald router`, on the real broker. Every request goes through the router:
+ *
+ * 1. subscribe and publish; each user's SSE stream lands on the edge owning the user's partition
+ *    (the edge's presence entry in Redis names it, and each edge's /healthz counts exactly its
+ *    users' streams) and receives its notifications; GET /notifications lands on the owner too
+ *    (each edge's request counter) and returns them, for users on both edges;
+ * 2. stop one edge (SIGTERM) while publishing: after the rebalance the router sends its users to
+ *    the survivor, their streams reconnect through the router with Last-Event-ID and resume with
+ *    no gap and no duplicate.
+ *
+ * Children log to files in the run's temporary directory; a failing run keeps them (path printed).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { partitionFor } from '../../log/murmur2.ts';
+import { userLogOf } from '../../router/start.ts';
+import { connectRedis, redisReady } from '../../stores/redis/client.ts';
+import { RedisOwnershipStore } from '../../stores/redis/ownership-store.ts';
+import { loadTopology } from '../../topology/index.ts';
+import { freePort, tempDir } from '../helpers/herald.ts';
+import { spawnHeraldRole, type HeraldRoleProcess } from '../helpers/herald-process.ts';
+import { api, fetchAll } from '../helpers/http.ts';
+import { ResilientStream } from '../helpers/resilient-sse.ts';
+import { kafkaProfileEnv, redisUrl, uniqueName } from '../helpers/services.ts';
+
+const USERS = 24;
+const PUBLISHES_BEFORE = 8;
+const PUBLISHES_DURING = 12;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `check` every 250 ms until it returns true; throws naming `what` after `timeoutMs`. */
+async function until(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
+    await sleep(250);
+  }
+}
+
+/** A sample of a Prometheus text: the value of the line `name{labels}` (0 when absent). */
+function sample(text: string, name: string, labels: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+describe('herald router in front of two edges (kafka profile, Redis ownership)', () => {
+  const dir = tempDir('herald-router-');
+  const logDir = path.join(dir, 'logs');
+  const procs: HeraldRoleProcess[] = [];
+  const streams: ResilientStream[] = [];
+  const redis = connectRedis({ url: redisUrl() });
+  let passed = false;
+
+  afterAll(async () => {
+    await Promise.all(streams.map((s) => s.close()));
+    await Promise.all(procs.map((p) => p.stop(15_000)));
+    redis.disconnect();
+    if (!passed && fs.existsSync(logDir)) {
+      const keep = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-kafka-router-logs-'));
+      for (const f of fs.readdirSync(logDir)) fs.copyFileSync(path.join(logDir, f), path.join(keep, f));
+      console.log(`kafka-router failed: child logs kept in ${keep}`);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('routes streams, inbox reads, subscribes and publishes to the owning edges, and moves users to the survivor when an edge stops', async () => {
+    const t0 = Date.now();
+    const timeline: string[] = [];
+    const mark = (what: string) => void timeline.push(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s  ${what}`);
+    try {
+      await redisReady(redis);
+      const env = kafkaProfileEnv(dir, {
+        HERALD_REDIS_URL: redisUrl(),
+        HERALD_SHARED_STORE_DIR: path.join(dir, 'shared'),
+        HERALD_LOG_LEVEL: 'info',
+        HERALD_WORKER_THREADS: '1',
+        HERALD_SSE_PING_MS: '2000',
+      });
+      const userLog = userLogOf(await loadTopology(env.HERALD_TOPOLOGY!), env.HERALD_TOPOLOGY!);
+      const ownership = new RedisOwnershipStore(redis);
+      const spawnRole = async (role: 'job' | 'edge' | 'router', name: string) => {
+        const p = await spawnHeraldRole({
+          name,
+          role,
+          port: await freePort(),
+          env: { ...env, HERALD_DATA_DIR: path.join(dir, name) },
+          logFile: path.join(logDir, `${name}.log`),
+          onSpawned: (child) => procs.push(child),
+        });
+        mark(`${name} healthy at ${p.url}`);
+        return p;
+      };
+
+      // ── cluster: job + 2 edges, then the router ─────────────────────────────────────────────
+      const [, edge1, edge2] = await Promise.all([spawnRole('job', 'job-1'), spawnRole('edge', 'edge-1'), spawnRole('edge', 'edge-2')]);
+      const edges = [edge1!, edge2!];
+      const router = await spawnRole('router', 'router');
+      /** Every partition's owner, once both edges own some and the map is stable over 1 s. */
+      let owners: (string | null)[] = [];
+      let previous = '';
+      await until('both edges own user partitions', 45_000, async () => {
+        owners = await ownership.ownersOf(userLog.name, userLog.partitions);
+        const key = owners.join(',');
+        const settled = owners.every((o) => o === edge1!.url || o === edge2!.url) && new Set(owners).size === 2;
+        const stable = settled && key === previous;
+        previous = settled ? key : '';
+        if (!stable) await sleep(750);
+        return stable;
+      });
+      await until('the router knows both edges', 10_000, async () => {
+        const h = await api(router.url, 'GET', '/healthz');
+        return h.status === 200 && h.body.owner_edges === 2 && h.body.unowned_partitions === 0;
+      });
+      mark(`edge group settled: ${owners.filter((o) => o === edge1!.url).length} partitions on edge-1, ${owners.filter((o) => o === edge2!.url).length} on edge-2`);
+
+      // ── subscriptions through the router ────────────────────────────────────────────────────
+      const run = uniqueName('rt');
+      const users = Array.from({ length: USERS }, (_, i) => `${run}-u${i}`);
+      const ownerOf = (user: string) => owners[partitionFor(user, userLog.partitions)]!;
+      const usersOf = (edge: HeraldRoleProcess) => users.filter((u) => ownerOf(u) === edge.url);
+      expect(usersOf(edge1!).length, 'users on edge-1').toBeGreaterThan(0);
+      expect(usersOf(edge2!).length, 'users on edge-2').toBeGreaterThan(0);
+      const topicAll = `${run}-all`;
+      const topicEven = `${run}-even`;
+      const topicsOf = (user: string) => (users.indexOf(user) % 2 === 0 ? [topicAll, topicEven] : [topicAll]);
+      for (const user of users) {
+        for (const topic of topicsOf(user)) {
+          const r = await api(router.url, 'POST', '/subscribe', { topic_id: topic, user_id: user });
+          expect(r.status, `subscribe ${user} to ${topic}: ${JSON.stringify(r.body)}`).toBe(200);
+        }
+      }
+      mark('subscriptions made through the router');
+
+      // ── streams through the router land on the owners ───────────────────────────────────────
+      for (const user of users) streams.push(new ResilientStream({ userId: user, edges: () => [router.url], idleTimeoutMs: 10_000 }));
+      await Promise.race([
+        Promise.all(streams.map((s) => s.whenConnected())),
+        sleep(30_000).then(() => {
+          throw new Error(`streams not connected: ${streams.filter((s) => !s.connected).map((s) => `${s.userId} ${s.recentErrors.at(-1)}`).join('; ')}`);
+        }),
+      ]);
+      mark(`${USERS} streams open through the router`);
+      const presenceEdges = async (user: string) => new Set(await redis.zrangebyscore(`herald:presence:${user}`, Date.now(), '+inf'));
+      await until('every stream is present on its owning edge', 10_000, async () => {
+        for (const user of users) if (!(await presenceEdges(user)).has(ownerOf(user))) return false;
+        return true;
+      });
+      for (const user of users) expect([...(await presenceEdges(user))], `${user}'s stream is on its owner only`).toEqual([ownerOf(user)]);
+      for (const edge of edges) {
+        const h = await api(edge.url, 'GET', '/healthz');
+        expect(h.body.sse_connections, `${edge.name} serves exactly its users' streams`).toBe(usersOf(edge).length);
+      }
+
+      // ── publishes through the router ────────────────────────────────────────────────────────
+      const published = new Map<string, string[]>([
+        [topicAll, []],
+        [topicEven, []],
+      ]);
+      let publishRetries = 0;
+      /** POST /publish through the router until 202; 5xx and network errors retry with the same key. */
+      const publish = async (n: number): Promise<void> => {
+        const topic = n % 3 === 2 ? topicEven : topicAll;
+        let last = '';
+        for (let attempt = 0; attempt <= 40; attempt++) {
+          let r;
+          try {
+            r = await api(router.url, 'POST', '/publish', { topic_id: topic, message: { n } }, { 'idempotency-key': `${run}-${n}` });
+          } catch (err) {
+            r = null;
+            last = String((err as Error).cause ?? err);
+          }
+          if (r?.status === 202) {
+            published.get(topic)!.push(r.body.id);
+            return;
+          }
+          if (r && r.status < 500) throw new Error(`publish ${n} → ${r.status} ${JSON.stringify(r.body)}`);
+          if (r) last = `${r.status} ${JSON.stringify(r.body)}`;
+          publishRetries++;
+          await sleep(250);
+        }
+        throw new Error(`publish ${n} kept failing: ${last}`);
+      };
+      const expectedOf = (user: string) => topicsOf(user).flatMap((t) => published.get(t)!);
+      const sseComplete = (user: string) => {
+        const have = new Set(streams[users.indexOf(user)]!.ids());
+        return expectedOf(user).every((id) => have.has(id));
+      };
+      for (let n = 0; n < PUBLISHES_BEFORE; n++) await publish(n);
+      await until('every stream received the first publishes', 30_000, () => users.every(sseComplete));
+      mark(`${PUBLISHES_BEFORE} publishes delivered over SSE through the router`);
+
+      // ── GET /notifications through the router, on the owners ────────────────────────────────
+      const readCount = async (edge: HeraldRoleProcess) => sample((await api<string>(edge.url, 'GET', '/metrics')).body, 'herald_http_requests_total', 'route="GET /notifications",status="200"');
+      const readsBefore = await Promise.all(edges.map(readCount));
+      for (const user of users) {
+        const got = await fetchAll(router.url, user, 100);
+        expect(got.map((n) => n.id).sort(), `GET /notifications of ${user}`).toEqual([...expectedOf(user)].sort());
+      }
+      const readsAfter = await Promise.all(edges.map(readCount));
+      expect(readsAfter[0]! - readsBefore[0]!, 'inbox reads served by edge-1').toBe(usersOf(edge1!).length);
+      expect(readsAfter[1]! - readsBefore[1]!, 'inbox reads served by edge-2').toBe(usersOf(edge2!).length);
+      mark('GET /notifications through the router served by the owners');
+
+      // ── stop edge-2 while publishing ────────────────────────────────────────────────────────
+      const moved = usersOf(edge2!);
+      const connectsBefore = new Map(moved.map((u) => [u, streams[users.indexOf(u)]!.stats.connects]));
+      mark(`stopping edge-2 (${moved.length} users)`);
+      const stopping = edge2!.stop(20_000).then(() => mark('edge-2 exited'));
+      for (let n = PUBLISHES_BEFORE; n < PUBLISHES_BEFORE + PUBLISHES_DURING; n++) {
+        await publish(n);
+        await sleep(300);
+      }
+      await stopping;
+      mark(`${PUBLISHES_DURING} more publishes accepted (${publishRetries} retried)`);
+      await until('edge-1 owns every partition and the router knows it', 30_000, async () => {
+        const all = await ownership.ownersOf(userLog.name, userLog.partitions);
+        const h = await api(router.url, 'GET', '/healthz');
+        return all.every((o) => o === edge1!.url) && h.status === 200 && h.body.owner_edges === 1 && h.body.unowned_partitions === 0;
+      });
+      mark('rebalanced: edge-1 owns every partition');
+      await until('every stream received every publish', 30_000, () => users.every(sseComplete));
+      await until("edge-2's users streaming from edge-1 through the router", 15_000, async () => {
+        const h = await api(edge1!.url, 'GET', '/healthz');
+        return h.body.sse_connections === USERS && streams.every((s) => s.connected);
+      });
+      mark('every stream complete and back on edge-1');
+      await sleep(1_000); // a late duplicate would show up here
+
+      // ── no gap, no duplicate, publish order per topic ───────────────────────────────────────
+      for (const [i, user] of users.entries()) {
+        const ids = streams[i]!.ids();
+        expect(new Set(ids).size, `${user} received a notification twice: ${ids.join(' ')}`).toBe(ids.length);
+        expect([...ids].sort(), `${user} received exactly its topics' notifications`).toEqual([...expectedOf(user)].sort());
+        for (const topic of topicsOf(user)) {
+          const order = published.get(topic)!;
+          expect(ids.filter((id) => order.includes(id)), `${user}: ${topic} in publish order`).toEqual(order);
+        }
+        expect((await presenceEdges(user)).has(edge1!.url), `${user} present on edge-1`).toBe(true);
+      }
+      for (const user of moved) {
+        const s = streams[users.indexOf(user)]!;
+        expect(s.stats.connects, `${user}'s stream reconnected through the router`).toBeGreaterThan(connectsBefore.get(user)!);
+        expect(s.events.some((e) => e.connection > connectsBefore.get(user)!), `${user} received notifications after the move`).toBe(true);
+      }
+      for (const user of users) {
+        const got = await fetchAll(router.url, user, 100);
+        expect(got.map((n) => n.id).sort(), `GET /notifications of ${user} after the move`).toEqual([...expectedOf(user)].sort());
+      }
+      const metrics = (await api<string>(router.url, 'GET', '/metrics')).body;
+      const streamOpens = sample(metrics, 'herald_router_requests_total', 'route="GET /stream",status="200"');
+      mark(`router: ${streamOpens} streams opened, ${sample(metrics, 'herald_router_requests_total', 'route="GET /stream",status="503"')} answered 503, upstream connect errors ${sample(metrics, 'herald_router_upstream_errors_total', 'kind="connect"')}, redirects followed ${/^herald_router_redirects_followed_total (\S+)$/m.exec(metrics)?.[1]}`);
+      const total = (k: keyof ResilientStream['stats']) => streams.reduce((n, st) => n + st.stats[k], 0);
+      mark(`clients: ${total('connects')} connects, ${total('unavailable')} × 503, ${total('serverCloses')} server closes, ${total('errors')} errors, ${total('redirects')} redirects seen`);
+      expect(streamOpens, 'streams opened through the router').toBeGreaterThanOrEqual(USERS + moved.length);
+      passed = true;
+    } finally {
+      console.log(['kafka-router timeline:', ...timeline].join('\n'));
+    }
+  }, 120_000);
+});
