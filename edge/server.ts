@@ -20,7 +20,7 @@ import { streamRoutes, type StreamLocator } from './routes/stream.ts';
 import { websocketEndpoint } from './routes/websocket.ts';
 import { demoPageRoutes } from './routes/demo-page.ts';
 import type { ConnectionRegistry } from './sse/connection-registry.ts';
-import { authorize, challenge, type EdgeAuth } from './auth/index.ts';
+import { authorize, challenge, redactUrl, type EdgeAuth } from './auth/index.ts';
 import { CorsPolicy } from './http/cors.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import type { LogProducer } from '../log/types.ts';
@@ -117,8 +117,8 @@ export async function startEdgeServer(deps: EdgeDeps, host: string, port: number
         await match.handler(req, res, url);
       } catch (err) {
         // 503 HERALD_EDGE_UNAVAILABLE is expected while starting, stopping or rebalancing: not an error.
-        if (!isHeraldError(err) || (err.status >= 500 && err.code !== 'HERALD_EDGE_UNAVAILABLE')) log.error({ err, method: req.method, url: req.url }, 'request failed');
-        else if (err.code === 'HERALD_EDGE_UNAVAILABLE') log.debug({ method: req.method, url: req.url, reason: err.message }, 'request refused: unavailable');
+        if (!isHeraldError(err) || (err.status >= 500 && err.code !== 'HERALD_EDGE_UNAVAILABLE')) log.error({ err, method: req.method, url: redactUrl(req.url) }, 'request failed');
+        else if (err.code === 'HERALD_EDGE_UNAVAILABLE') log.debug({ method: req.method, url: redactUrl(req.url), reason: err.message }, 'request refused: unavailable');
         challenge(res, err);
         sendError(res, err);
       } finally {

@@ -34,3 +34,9 @@ export async function authorize(auth: EdgeAuth, label: string, req: IncomingMess
     if (userId !== null && userId !== '') await auth.requireUser(req, url, userId);
   }
 }
+
+/** A request URL fit for logs: the `token` query parameter (a user credential) replaced by `***`. */
+export function redactUrl(url: string | undefined): string | undefined {
+  if (url === undefined || !url.includes('token=')) return url;
+  return url.replace(/([?&]token=)[^&#]*/g, '$1***');
+}

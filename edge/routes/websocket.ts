@@ -16,6 +16,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type ServerOptions } from 'ws';
 import { HeraldError, isHeraldError } from '../../core/errors.ts';
+import { redactUrl } from '../auth/access.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { InboxStore } from '../../stores/types.ts';
 import type { ConnectionRegistry } from '../sse/connection-registry.ts';
@@ -163,7 +164,7 @@ function writeResponse(socket: Duplex, status: number, headers: Record<string, s
 /** Answers an error like the JSON API does (`{"error":{code,message}}`, the code's status). */
 function writeError(socket: Duplex, err: unknown, retryMs: number, log: Logger, req: IncomingMessage): number {
   const herald = isHeraldError(err) ? err : new HeraldError('HERALD_EDGE_INTERNAL', 'Internal error; the request may be retried.', { cause: err });
-  if (herald.status >= 500 && herald.code !== 'HERALD_EDGE_UNAVAILABLE') log.error({ err, url: req.url }, 'websocket upgrade failed');
+  if (herald.status >= 500 && herald.code !== 'HERALD_EDGE_UNAVAILABLE') log.error({ err, url: redactUrl(req.url) }, 'websocket upgrade failed');
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
   if (herald.code === 'HERALD_EDGE_UNAVAILABLE') headers['retry-after'] = String(Math.ceil(retryMs / 1000));
   if (herald.code === 'HERALD_EDGE_METHOD_NOT_ALLOWED') headers.allow = 'GET';

@@ -56,3 +56,13 @@ describe('CORS policy', () => {
     expect(r.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
+
+describe('redactUrl (logs never carry user tokens)', () => {
+  it('masks every token parameter and leaves other URLs alone', async () => {
+    const { redactUrl } = await import('../../../../edge/auth/access.ts');
+    expect(redactUrl('/stream?user_id=a&token=eyJ.x.y')).toBe('/stream?user_id=a&token=***');
+    expect(redactUrl('/ws?token=abc&user_id=a&token=def')).toBe('/ws?token=***&user_id=a&token=***');
+    expect(redactUrl('/notifications?user_id=a')).toBe('/notifications?user_id=a');
+    expect(redactUrl(undefined)).toBeUndefined();
+  });
+});
