@@ -24,6 +24,11 @@ import type { OwnerMap } from './owner-map.ts';
 import { forwardRequest, forwardUpgrade, hasBody, rejectUpgrade, type ForwardOutcome } from './proxy.ts';
 import { classify, type RouteTarget } from './routes.ts';
 
+/** The request's path without its query (which may carry a token): safe to log. */
+function pathOf(req: http.IncomingMessage): string {
+  return (req.url ?? '/').split('?')[0]!;
+}
+
 /** What the router server needs. */
 export interface RouterServerDeps {
   owners: OwnerMap;
@@ -115,7 +120,7 @@ export async function startRouterServer(deps: RouterServerDeps, host: string, po
       if (outcome.kind === 'relayed' || outcome.kind === 'aborted') return;
       if (outcome.kind === 'redirected') {
         redirectsFollowed.inc();
-        log.debug({ edge, url: url.pathname, location: outcome.location }, 'edge redirected: ownership moved; re-resolving');
+        log.debug({ edge, path: url.pathname }, 'edge redirected: ownership moved; re-resolving');
         await deps.owners.refresh(0);
         continue;
       }
@@ -137,8 +142,10 @@ export async function startRouterServer(deps: RouterServerDeps, host: string, po
         label = routed.label;
         await handle(req, res, url, routed.target);
       } catch (err) {
-        if (!isHeraldError(err) || err.code === 'HERALD_EDGE_INTERNAL') log.error({ err, method: req.method, url: req.url }, 'request failed');
-        else log.debug({ method: req.method, url: req.url, code: err.code, reason: err.message }, 'request refused');
+        // The path only: a query may carry a user token (EventSource and WebSocket cannot set headers).
+        const path = pathOf(req);
+        if (!isHeraldError(err) || err.code === 'HERALD_EDGE_INTERNAL') log.error({ err, method: req.method, path }, 'request failed');
+        else log.debug({ method: req.method, path, code: err.code, reason: err.message }, 'request refused');
         sendError(res, err);
       } finally {
         // Counted once the status is known (a stream when it opens, not when it ends); 499: the
@@ -178,7 +185,7 @@ export async function startRouterServer(deps: RouterServerDeps, host: string, po
       }
       reject(noEdge(target, tried));
     })().catch((err: unknown) => {
-      log.error({ err, url: req.url }, 'upgrade failed');
+      log.error({ err, path: pathOf(req) }, 'upgrade failed');
       reject(new HeraldError('HERALD_EDGE_INTERNAL', 'Internal error; the request may be retried.'));
     });
   });
