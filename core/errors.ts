@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   HERALD_OPERATOR_RECORD_INVALID: { status: 500, retriable: false, summary: 'A record on a log could not be decoded or lacks a required field; it goes to the DLQ.' },
   HERALD_EDGE_NOT_FOUND: { status: 404, retriable: false, summary: 'No route matches the request method and path.' },
   HERALD_EDGE_METHOD_NOT_ALLOWED: { status: 405, retriable: false, summary: 'The path exists but not for this HTTP method.' },
+  HERALD_EDGE_UPGRADE_REQUIRED: { status: 426, retriable: false, summary: 'GET /ws was sent as a plain HTTP request; open it as a WebSocket (Upgrade: websocket).' },
   HERALD_EDGE_BODY_INVALID_JSON: { status: 400, retriable: false, summary: 'The request body is not valid JSON.' },
   HERALD_EDGE_BODY_INVALID: { status: 400, retriable: false, summary: 'A body field is missing or has the wrong type or format.' },
   HERALD_EDGE_QUERY_INVALID: { status: 400, retriable: false, summary: 'A query parameter is missing or malformed.' },

@@ -17,7 +17,7 @@ import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { publishRoutes } from './routes/publish.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { streamRoutes, type StreamLocator } from './routes/stream.ts';
-import { websocketEndpoint } from './routes/websocket.ts';
+import { websocketEndpoint, websocketRoutes } from './routes/websocket.ts';
 import { demoPageRoutes } from './routes/demo-page.ts';
 import type { ConnectionRegistry } from './sse/connection-registry.ts';
 import { authorize, challenge, redactUrl, type EdgeAuth } from './auth/index.ts';
@@ -70,6 +70,7 @@ export function createRouter(deps: EdgeDeps): Router {
   publishRoutes(router, publisher, deps.maxMessageBytes);
   notificationRoutes(router, deps.inbox);
   streamRoutes(router, deps.registry, deps.inbox, 1000, deps.locateStream);
+  websocketRoutes(router); // plain GET /ws → 426; upgrades are handled in startEdgeServer
   if (deps.auth) tokenRoutes(router, deps.auth);
   demoPageRoutes(router); // GET / (edge/public/)
   router.on('GET', '/healthz', (_req, res) => {

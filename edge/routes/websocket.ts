@@ -19,6 +19,7 @@ import { HeraldError, isHeraldError } from '../../core/errors.ts';
 import { redactUrl } from '../auth/access.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { InboxStore } from '../../stores/types.ts';
+import type { Router } from '../http/router.ts';
 import type { ConnectionRegistry } from '../sse/connection-registry.ts';
 import { queryParam, requireId } from '../validate.ts';
 import { CLOSE_TRY_AGAIN_LATER, WsConnection } from '../ws/ws-connection.ts';
@@ -76,6 +77,18 @@ export interface WebSocketEndpoint {
   stopAccepting(): void;
   /** Destroys every WebSocket still open (shutdown deadline passed). */
   terminateAll(): void;
+}
+
+/**
+ * Registers GET /ws for plain HTTP requests (no Upgrade header): they are answered 426 with
+ * `Upgrade: websocket`, so a client that forgot to open a WebSocket is told so instead of 404.
+ * @throws HeraldError HERALD_EDGE_UPGRADE_REQUIRED (from the handler)
+ */
+export function websocketRoutes(router: Router): void {
+  router.on('GET', WS_PATH, (_req, res) => {
+    res.setHeader('upgrade', 'websocket');
+    throw new HeraldError('HERALD_EDGE_UPGRADE_REQUIRED', `${WS_PATH} is a WebSocket: open ws://<edge>${WS_PATH}?user_id=... (or use GET /stream for Server-Sent Events).`);
+  });
 }
 
 /** Creates the /ws endpoint. Attach it with `server.on('upgrade', …)`. */

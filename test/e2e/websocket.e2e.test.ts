@@ -93,7 +93,7 @@ describe('WebSocket stream (GET /ws)', () => {
     ws.close();
   });
 
-  it('refuses a bad user_id with 400 and the JSON error, before upgrading', async () => {
+  it('refuses a bad user_id with 400 and the JSON error before upgrading, and a plain GET with 426', async () => {
     const bad = await refusal(openWs(url, 'not valid!').opened);
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.body).error.code).toBe('HERALD_EDGE_ID_INVALID');
@@ -104,6 +104,10 @@ describe('WebSocket stream (GET /ws)', () => {
     expect(JSON.parse(twice.body).error.code).toBe('HERALD_EDGE_QUERY_INVALID');
     const elsewhere = await refusal(openWsUrl(`${url.replace(/^http/, 'ws')}/stream?user_id=wes`).opened);
     expect(elsewhere.status).toBe(404);
+    const plain = await api(url, 'GET', '/ws?user_id=wes'); // no Upgrade header
+    expect(plain.status).toBe(426);
+    expect(plain.headers.get('upgrade')).toBe('websocket');
+    expect(plain.body.error.code).toBe('HERALD_EDGE_UPGRADE_REQUIRED');
   });
 
   it('on shutdown sends a retry message, then closes with 1012', async () => {
