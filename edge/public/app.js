@@ -12,6 +12,7 @@ const $ = (id) => document.getElementById(id);
 
 const els = {
   state: $('connection-state'),
+  stateDetail: $('connection-detail'),
   userId: $('user-id'),
   publisherKey: $('publisher-key'),
   userToken: $('user-token'),
@@ -151,7 +152,7 @@ function openStream() {
   es.addEventListener('open', () => {
     attempt = 0;
     setState('live');
-    showError(null);
+    els.stateDetail.textContent = '';
   });
   es.addEventListener('notification', onNotification);
   es.addEventListener('error', () => {
@@ -162,7 +163,7 @@ function openStream() {
       es.close();
       const delay = Math.min(1000 * 2 ** Math.min(attempt - 1, 5), 30_000); // ms
       retryTimer = setTimeout(openStream, delay);
-      showError(new Error(`The server refused the stream (starting, or a wrong user token?); retrying in ${delay / 1000} s.`));
+      els.stateDetail.textContent = `The server refused the stream (starting, or no valid user token?); retrying in ${delay / 1000} s.`;
     }
     setState('reconnecting');
   });
@@ -174,6 +175,7 @@ function closeStream() {
   source?.close();
   source = null;
   attempt = 0;
+  els.stateDetail.textContent = '';
   setState('closed');
 }
 

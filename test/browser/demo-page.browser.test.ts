@@ -224,7 +224,7 @@ describe('demo page in headless Chromium', () => {
     streams.mode = 'refuse-once';
     await page.getByRole('button', { name: 'Connect', exact: true }).click();
     await waitForState(page, 'reconnecting');
-    expect(await page.locator('#error').textContent()).toContain('refused');
+    expect(await page.locator('#connection-detail').textContent()).toContain('refused');
     await waitForState(page, 'live');
     await waitForLive(page, 3);
     await new Promise((r) => setTimeout(r, 500)); // ms: room for a late duplicate to show up
@@ -237,5 +237,58 @@ describe('demo page in headless Chromium', () => {
     expect(new URL(retried!.url).searchParams.get('last_event_id')).toBe(published[0]);
     expect(pageErrors).toEqual([]);
     await page.close();
+  });
+});
+
+describe('demo page with auth on (publisher keys and user tokens)', () => {
+  it('needs the credentials fields: without them refused, with them subscribe, publish, stream and fetch work', async () => {
+    const key = 'demo-publisher-key-1';
+    const dir = tempDir('herald-browser-auth-');
+    const secured = await spawnHerald(dir, await freePort(), { HERALD_PUBLISHER_KEYS: key, HERALD_TOKEN_SECRET: 'x'.repeat(40) });
+    const page = await browser!.newPage();
+    try {
+      const pageErrors: string[] = [];
+      page.on('pageerror', (err) => pageErrors.push(err.message));
+      await page.goto(`${secured.url}/`); // the page itself is public
+      await page.getByLabel('User id').fill('linus');
+
+      // No credentials: the stream is refused (401) and the page keeps retrying; subscribe is refused.
+      await page.getByRole('button', { name: 'Connect', exact: true }).click();
+      await waitForState(page, 'reconnecting');
+      await page.locator('#subscribe-topic').fill('kernel');
+      await page.getByRole('button', { name: 'Subscribe', exact: true }).click();
+      await page.waitForFunction(() => (globalThis as any).document.getElementById('error').textContent.includes('HERALD_AUTH_REQUIRED'));
+
+      // With a publisher key and linus's user token (minted by "his server"), everything works.
+      const minted = await api(secured.url, 'POST', '/tokens', { user_id: 'linus' }, { authorization: `Bearer ${key}` });
+      expect(minted.status, JSON.stringify(minted.body)).toBe(200);
+      await page.locator('summary').click();
+      await page.getByLabel('Publisher key').fill(key);
+      await page.getByLabel('User token').fill(minted.body.token);
+      await page.getByRole('button', { name: 'Connect', exact: true }).click();
+      await waitForState(page, 'live');
+      await page.getByRole('button', { name: 'Subscribe', exact: true }).click();
+      await page.waitForFunction(() => (globalThis as any).document.getElementById('subscriptions').textContent.includes('linus → kernel'));
+      await page.locator('#publish-topic').fill('kernel');
+      await page.getByLabel('Message').fill('with credentials');
+      await page.getByRole('button', { name: 'Publish' }).click();
+      await page.waitForSelector('#publish-result[data-id]');
+      const id = (await page.locator('#publish-result').getAttribute('data-id'))!;
+      await waitForLive(page, 1);
+      expect(await liveIds(page)).toEqual([id]);
+      await page.getByRole('button', { name: 'Fetch missed notifications' }).click();
+      await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#missed-list li').length === 1);
+      expect(await page.locator('#error').textContent()).toBe('');
+
+      // The fields are kept in localStorage.
+      await page.reload();
+      expect(await page.getByLabel('Publisher key').inputValue()).toBe(key);
+      expect(await page.getByLabel('User token').inputValue()).toBe(minted.body.token);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await page.close();
+      await secured.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
