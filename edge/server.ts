@@ -1,8 +1,8 @@
 /**
  * The edge's HTTP server: the public API (subscribe, publish, notifications, stream), /healthz
  * and /metrics, and WebSocket upgrades of GET /ws (edge/routes/websocket.ts). node:http with a
- * small router; every response is JSON except the SSE stream and
- * the Prometheus text.
+ * small router; every response is JSON except the SSE stream, the Prometheus text and the demo
+ * page at / (edge/routes/demo-page.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
