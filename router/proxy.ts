@@ -139,6 +139,7 @@ function onConnected(upReq: http.ClientRequest, timeoutMs: number, begin: () => 
  * @param edge the edge's origin, e.g. `http://10.0.0.5:8080`
  */
 export function forwardRequest(req: http.IncomingMessage, res: http.ServerResponse, edge: string, o: ForwardOptions): Promise<ForwardOutcome> {
+  if (res.destroyed) return Promise.resolve({ kind: 'aborted' }); // the client left while the edge was resolved
   return new Promise<ForwardOutcome>((resolve) => {
     let settled = false;
     const settle = (outcome: ForwardOutcome) => {
@@ -220,6 +221,7 @@ export function rejectUpgrade(socket: Duplex, err: HeraldError, headers: Record<
  * @param head the first bytes after the client's request head (node:http's `upgrade` event)
  */
 export function forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, edge: string, o: ForwardOptions): Promise<ForwardOutcome> {
+  if (socket.destroyed) return Promise.resolve({ kind: 'aborted' });
   return new Promise<ForwardOutcome>((resolve) => {
     let settled = false;
     const settle = (outcome: ForwardOutcome) => {
