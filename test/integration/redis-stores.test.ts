@@ -1,5 +1,6 @@
 /**
- * The Redis stores against the real Redis: the ownership contract (same suite as SQLite), and the
+ * The Redis stores against the real Redis: the ownership contract (same suite as SQLite) and the
+ * one-call read of every owner (herald router), and the
  * subscription cache in front of real MySQL: the SubscriptionStore contract, read-your-writes of
  * the fan-out lookup across two instances sharing Redis (also for a topic that a subscribe takes
  * over maxInline), counters shared by callers with different maxInline, and serving from MySQL
@@ -24,6 +25,24 @@ ownershipStoreContract('redis', async () => {
   await redisReady(redis);
   const store = new RedisOwnershipStore(redis, `herald-test:${randomUUID()}:own:`);
   return { store, cleanup: async () => void redis.disconnect(), advance: (ms) => new Promise((r) => setTimeout(r, ms)) };
+});
+
+describe('RedisOwnershipStore.ownersOf (the router\'s map)', () => {
+  it('reads every partition of a log in one call: owner URL or null', async () => {
+    const redis = connectRedis({ url: redisUrl() });
+    try {
+      await redisReady(redis);
+      const store = new RedisOwnershipStore(redis, `herald-test:${randomUUID()}:own:`);
+      await store.claim('users', [0, 3], 'http://a:1', 5_000);
+      await store.claim('users', [2], 'http://b:2', 5_000);
+      await store.claim('other', [1], 'http://c:3', 5_000);
+      expect(await store.ownersOf('users', 5)).toEqual(['http://a:1', null, 'http://b:2', 'http://a:1', null]);
+      await store.release('users', [3], 'http://a:1');
+      expect(await store.ownersOf('users', 5)).toEqual(['http://a:1', null, 'http://b:2', null, null]);
+    } finally {
+      redis.disconnect();
+    }
+  });
 });
 
 async function cachedStore(urls: string[], prefix: string, url = redisUrl()) {
