@@ -59,7 +59,7 @@ import { deleteTopicsAndGroups, kafka } from './lib/kafka-ceiling.ts';
 import { diffHeapSummaries, summarizeHeapSnapshot } from './lib/heap-summary.ts';
 import { LatencyHistogram } from './lib/latency-histogram.ts';
 import { brokerPid, CpuMeter, MachineCpuMeter, scrapeAll, sum, type Sample } from './lib/proc-metrics.ts';
-import { cpuSplit, memoryStatus, openFds, openFilesLimit, threadCpu, threadCpuDelta } from './lib/proc-status.ts';
+import { cpuSplit, memoryMap, memoryStatus, openFds, openFilesLimit, threadCpu, threadCpuDelta } from './lib/proc-status.ts';
 import { ProgressBar } from './lib/progress.ts';
 import { printEnvironment, target, writeResult } from './lib/report.ts';
 
@@ -239,6 +239,10 @@ interface MemorySample {
   heap_used_kib: number;
   heap_total_kib: number;
   external_kib: number;
+  /** Committed size of each V8 heap space (new_space is the young generation, up to 3 × 64 MiB here). */
+  heap_spaces_kib: Record<string, number>;
+  /** RSS by mapping: brk (main malloc arena), anon (V8 pages, thread arenas), file, other. */
+  rss_by_mapping_kib: ReturnType<typeof memoryMap>;
   open_fds: number | null;
   threads: number;
 }
@@ -256,6 +260,8 @@ async function sampleMemory(edge: HeraldRoleProcess, held: number): Promise<Memo
     heap_used_kib: kib('herald_nodejs_heap_size_used_bytes'),
     heap_total_kib: kib('herald_nodejs_heap_size_total_bytes'),
     external_kib: kib('herald_nodejs_external_memory_bytes'),
+    heap_spaces_kib: Object.fromEntries(s.filter((x) => x.name === 'herald_nodejs_heap_space_size_total_bytes').map((x) => [x.labels.space ?? '?', Math.round(x.value / 1024)])),
+    rss_by_mapping_kib: memoryMap(pid),
     open_fds: openFds(pid),
     threads: m?.threads ?? Number.NaN,
   };
@@ -279,6 +285,24 @@ async function heapSnapshot(edge: HeraldRoleProcess, dir: string): Promise<Retur
     if (Date.now() > deadline) throw new Error('the edge wrote no heap snapshot in 120 s');
     await sleep(200);
   }
+}
+
+/** RSS growth between two samples per connection, KiB, split by where it lives. */
+function growthPerConnection(a: MemorySample, b: MemorySample): Record<string, number> {
+  const n = Math.max(1, b.connections_held - a.connections_held);
+  const total = (x: MemorySample) => Object.values(x.heap_spaces_kib).reduce((p, c) => p + c, 0);
+  const per = (v: number) => +(v / n).toFixed(2);
+  const heapCommitted = total(b) - total(a);
+  const anon = (b.rss_by_mapping_kib?.anonKiB ?? 0) - (a.rss_by_mapping_kib?.anonKiB ?? 0);
+  return {
+    rss: per(b.rss_kib - a.rss_kib),
+    v8_heap_committed: per(heapCommitted),
+    v8_young_generation: per((b.heap_spaces_kib.new_space ?? 0) - (a.heap_spaces_kib.new_space ?? 0)),
+    v8_old_generation: per((b.heap_spaces_kib.old_space ?? 0) - (a.heap_spaces_kib.old_space ?? 0)),
+    js_heap_used: per(b.heap_used_kib - a.heap_used_kib),
+    main_malloc_arena: per((b.rss_by_mapping_kib?.brkKiB ?? 0) - (a.rss_by_mapping_kib?.brkKiB ?? 0)),
+    other_anonymous_outside_v8_heap: per(anon - heapCommitted),
+  };
 }
 
 // ── clients ────────────────────────────────────────────────────────────────────────────────
@@ -644,6 +668,8 @@ async function main(): Promise<void> {
     const heapMarginal = (memFull.heap_used_kib - memHalf.heap_used_kib) / Math.max(1, memFull.connections_held - memHalf.connections_held);
     const externalPerConn = (memFull.external_kib - memBase.external_kib) / Math.max(1, memFull.connections_held);
     const edgeByThread = threadCpuDelta(threadsBefore, threadsAfter);
+    const growthAll = growthPerConnection(memBase, memFull);
+    const growthSecondHalf = growthPerConnection(memHalf, memFull);
     const errors: Record<string, number> = {};
     for (const r of reports) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
     const keptUp = !d.stalled && drainSeconds < 5 && p.accepted.every(Boolean);
@@ -671,6 +697,9 @@ async function main(): Promise<void> {
     console.log(`  profile ${dep.profile}${dep.profile === 'embedded' ? ' (edge CPU/RSS include the job)' : ' (edge process alone)'}; inbox SQLite; ${fmt(N)} connections requested, ${fmt(held)} held, ${add('failed')} failed, ${add('closed')} closed by the server; opened in ${openSeconds.toFixed(1)} s`);
     console.log(`  edge RSS: ${fmt(memBase.rss_kib / 1024, 1)} MiB before streams, ${fmt(memHalf.rss_kib / 1024, 1)} MiB with ${fmt(memHalf.connections_held)}, ${fmt(memFull.rss_kib / 1024, 1)} MiB with ${fmt(memFull.connections_held)} (JS heap used ${fmt(memBase.heap_used_kib / 1024, 1)} → ${fmt(memFull.heap_used_kib / 1024, 1)} MiB, external ${fmt(memBase.external_kib / 1024, 1)} → ${fmt(memFull.external_kib / 1024, 1)} MiB); peak under load ${fmt(peakRss / 1024, 1)} MiB`);
     console.log(`  per connection: RSS ${rssPerConn.toFixed(2)} KiB (marginal, 2nd half: ${rssMarginal.toFixed(2)} KiB), of which JS heap ${heapPerConn.toFixed(2)} KiB (marginal ${heapMarginal.toFixed(2)}), external ${externalPerConn.toFixed(2)} KiB; kernel socket buffers are not in RSS`);
+    const split = (g: Record<string, number>) => `V8 heap committed ${g.v8_heap_committed} (young generation ${g.v8_young_generation}, old ${g.v8_old_generation}; JS heap used ${g.js_heap_used}), main malloc arena ${g.main_malloc_arena}, other anonymous ${g.other_anonymous_outside_v8_heap}`;
+    console.log(`  RSS growth per connection, KiB, all: ${split(growthAll)}`);
+    console.log(`                                2nd half: ${split(growthSecondHalf)}`);
     console.log(`  idle: edge ${idle0Seconds === null ? '-' : (idle0Seconds / IDLE).toFixed(3)} CPU-s/s with no stream, ${idleSeconds === null ? '-' : (idleSeconds / IDLE).toFixed(3)} with ${fmt(held)} (${IDLE} s each; SSE pings every 15 s; ${idleByThread.slice(0, 4).map((t) => `${t.thread} ${t.cpu_seconds}`).join(', ')})`);
     if (heapDiff) {
       console.log(`  heap snapshots (after a full GC; this run's RSS figures include the snapshots' own growth): live JS heap ${fmt(heapDiff.before_bytes / 2 ** 20, 1)} → ${fmt(heapDiff.full_bytes / 2 ** 20, 1)} MiB = ${fmt(heapDiff.per_connection_bytes)} B per connection; largest per connection:`);
@@ -719,6 +748,7 @@ async function main(): Promise<void> {
         heap_used_per_connection_kib: +heapPerConn.toFixed(3),
         heap_used_marginal_per_connection_kib: +heapMarginal.toFixed(3),
         external_per_connection_kib: +externalPerConn.toFixed(3),
+        growth_per_connection_kib: { all: growthAll, second_half: growthSecondHalf },
       },
       idle: { seconds: IDLE, edge_cpu_seconds_no_streams: idle0Seconds, edge_cpu_seconds: idleSeconds, edge_cpu_by_thread: idleByThread },
       heap_snapshot_diff: heapDiff,

@@ -20,6 +20,34 @@ export function memoryStatus(pid: number): { rssKiB: number; hwmKiB: number; ano
   }
 }
 
+/**
+ * Resident memory of `pid` by kind of mapping (/proc/<pid>/smaps), KiB: `brk` the [heap] segment
+ * (glibc's main malloc arena: native allocations of the main thread), `anon` anonymous mappings
+ * (V8's heap pages, other threads' malloc arenas, thread stacks), `file` mapped files (code,
+ * SQLite), `other` the rest. Null when unreadable.
+ */
+export function memoryMap(pid: number): { brkKiB: number; anonKiB: number; fileKiB: number; otherKiB: number } | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return null;
+  }
+  const out = { brkKiB: 0, anonKiB: 0, fileKiB: 0, otherKiB: 0 };
+  let kind: keyof typeof out = 'otherKiB';
+  for (const line of text.split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) {
+      const name = header[1]!.trim();
+      kind = name === '[heap]' ? 'brkKiB' : name === '' ? 'anonKiB' : name.startsWith('/') ? 'fileKiB' : 'otherKiB';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out[kind] += Number(rss[1]);
+  }
+  return out;
+}
+
 /** Open file descriptors of `pid` (entries of /proc/<pid>/fd); null when unreadable. */
 export function openFds(pid: number): number | null {
   try {
