@@ -76,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
     if (config === null) return 2;
     const router = await startRouter(config);
     io.stdout(`Herald router listening on ${router.url} (user log ${router.userLog.name}, ${router.userLog.partitions} partitions; owners from Redis at ${new URL(config.redisUrl).host})\n`);
-    await untilSignal(() => router.close());
+    await untilSignal(() => router.close(), config.drainTimeoutMs);
     return 0;
   }
   const roles: Record<string, Role[]> = { start: ['job', 'edge'], job: ['job'], edge: ['edge'] };
@@ -121,12 +121,15 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** Resolves after SIGTERM/SIGINT once `close` finished (exit 1 if it takes over 15 s). */
-function untilSignal(close: () => Promise<void>): Promise<void> {
+/** Resolves after SIGTERM/SIGINT once `close` finished; exits 1 if that takes over `deadlineMs`. */
+function untilSignal(close: () => Promise<void>, deadlineMs: number): Promise<void> {
   return new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ signal }, 'stopping');
-      setTimeout(() => process.exit(1), 15_000).unref(); // ms: shutdown deadline
+      setTimeout(() => {
+        logger.error({ drainTimeoutMs: deadlineMs }, 'drain did not finish within HERALD_DRAIN_TIMEOUT_MS; exiting');
+        process.exit(1);
+      }, deadlineMs).unref();
       close().then(resolve, (err: unknown) => {
         logger.error({ err }, 'error while stopping');
         resolve();
