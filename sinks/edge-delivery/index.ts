@@ -20,7 +20,7 @@ export type { UndecodableRecord } from './decode-user-records.ts';
 
 const stored = counter('herald_inbox_stored_total', 'Notifications stored in the inbox (new per user).');
 const replays = counter('herald_inbox_replays_total', 'User-log records skipped because the user already had the notification.');
-const liveLatency = histogram('herald_delivery_latency_seconds', 'Publish (id time) to live SSE write, per delivered event.', [], [
+const liveLatency = histogram('herald_delivery_latency_seconds', 'Publish (id time) to the live stream write (SSE or WebSocket), per delivered event.', [], [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10,
 ]);
 const invalid = counter('herald_edge_records_invalid_total', 'User-log records that could not be decoded.');
