@@ -3,13 +3,14 @@
  * `herald job`, two `herald edge` (ownership and presence in the real Redis) and one
  * `herald router`, on the real broker. Every request goes through the router:
  *
- * 1. subscribe and publish; each user's SSE stream lands on the edge owning the user's partition
- *    (the edge's presence entry in Redis names it, and each edge's /healthz counts exactly its
- *    users' streams) and receives its notifications; GET /notifications lands on the owner too
- *    (each edge's request counter) and returns them, for users on both edges;
+ * 1. subscribe and publish; each user's SSE stream (and a few users' WebSocket, GET /ws) lands
+ *    on the edge owning the user's partition (the edge's presence entry in Redis names it, and
+ *    each edge's /healthz counts exactly its users' streams) and receives its notifications;
+ *    GET /notifications lands on the owner too (each edge's request counter) and returns them,
+ *    for users on both edges;
  * 2. stop one edge (SIGTERM) while publishing: after the rebalance the router sends its users to
- *    the survivor, their streams reconnect through the router with Last-Event-ID and resume with
- *    no gap and no duplicate.
+ *    the survivor, their streams reconnect through the router with Last-Event-ID (WebSocket:
+ *    last_event_id) and resume with no gap and no duplicate; no client ever sees a redirect.
  *
  * Children log to files in the run's temporary directory; a failing run keeps them (path printed).
  */
@@ -26,9 +27,12 @@ import { freePort, tempDir } from '../helpers/herald.ts';
 import { spawnHeraldRole, type HeraldRoleProcess } from '../helpers/herald-process.ts';
 import { api, fetchAll } from '../helpers/http.ts';
 import { ResilientStream } from '../helpers/resilient-sse.ts';
+import { ResilientWs } from '../helpers/resilient-ws.ts';
 import { kafkaProfileEnv, redisUrl, uniqueName } from '../helpers/services.ts';
 
 const USERS = 24;
+/** WebSocket users per edge (picked by partition, so both edges have some). */
+const WS_PER_EDGE = 2;
 const PUBLISHES_BEFORE = 8;
 const PUBLISHES_DURING = 12;
 
@@ -54,11 +58,12 @@ describe('herald router in front of two edges (kafka profile, Redis ownership)',
   const logDir = path.join(dir, 'logs');
   const procs: HeraldRoleProcess[] = [];
   const streams: ResilientStream[] = [];
+  const sockets: ResilientWs[] = [];
   const redis = connectRedis({ url: redisUrl() });
   let passed = false;
 
   afterAll(async () => {
-    await Promise.all(streams.map((s) => s.close()));
+    await Promise.all([...streams, ...sockets].map((s) => s.close()));
     await Promise.all(procs.map((p) => p.stop(15_000)));
     redis.disconnect();
     if (!passed && fs.existsSync(logDir)) {
@@ -128,8 +133,15 @@ describe('herald router in front of two edges (kafka profile, Redis ownership)',
       expect(usersOf(edge2!).length, 'users on edge-2').toBeGreaterThan(0);
       const topicAll = `${run}-all`;
       const topicEven = `${run}-even`;
-      const topicsOf = (user: string) => (users.indexOf(user) % 2 === 0 ? [topicAll, topicEven] : [topicAll]);
-      for (const user of users) {
+      const wsUsers: string[] = [];
+      const wsUsersOf = (edge: HeraldRoleProcess) => wsUsers.filter((u) => ownerOf(u) === edge.url);
+      for (let i = 0; wsUsers.length < 2 * WS_PER_EDGE; i++) {
+        const u = `${run}-w${i}`;
+        if (wsUsers.filter((w) => ownerOf(w) === ownerOf(u)).length < WS_PER_EDGE) wsUsers.push(u);
+      }
+      const evenUsers = new Set([...users.filter((_, i) => i % 2 === 0), ...wsUsers.filter((_, i) => i % 2 === 0)]);
+      const topicsOf = (user: string) => (evenUsers.has(user) ? [topicAll, topicEven] : [topicAll]);
+      for (const user of [...users, ...wsUsers]) {
         for (const topic of topicsOf(user)) {
           const r = await api(router.url, 'POST', '/subscribe', { topic_id: topic, user_id: user });
           expect(r.status, `subscribe ${user} to ${topic}: ${JSON.stringify(r.body)}`).toBe(200);
@@ -145,16 +157,19 @@ describe('herald router in front of two edges (kafka profile, Redis ownership)',
           throw new Error(`streams not connected: ${streams.filter((s) => !s.connected).map((s) => `${s.userId} ${s.recentErrors.at(-1)}`).join('; ')}`);
         }),
       ]);
-      mark(`${USERS} streams open through the router`);
+      for (const user of wsUsers) sockets.push(new ResilientWs({ userId: user, edges: () => [router.url] }));
+      await until('WebSockets open through the router', 30_000, () => sockets.every((w) => w.connected));
+      mark(`${USERS} SSE streams and ${wsUsers.length} WebSockets open through the router`);
       const presenceEdges = async (user: string) => new Set(await redis.zrangebyscore(`herald:presence:${user}`, Date.now(), '+inf'));
       await until('every stream is present on its owning edge', 10_000, async () => {
-        for (const user of users) if (!(await presenceEdges(user)).has(ownerOf(user))) return false;
+        for (const user of [...users, ...wsUsers]) if (!(await presenceEdges(user)).has(ownerOf(user))) return false;
         return true;
       });
-      for (const user of users) expect([...(await presenceEdges(user))], `${user}'s stream is on its owner only`).toEqual([ownerOf(user)]);
+      for (const user of [...users, ...wsUsers]) expect([...(await presenceEdges(user))], `${user}'s stream is on its owner only`).toEqual([ownerOf(user)]);
       for (const edge of edges) {
         const h = await api(edge.url, 'GET', '/healthz');
-        expect(h.body.sse_connections, `${edge.name} serves exactly its users' streams`).toBe(usersOf(edge).length);
+        expect(h.body.sse_connections, `${edge.name} serves exactly its users' SSE streams`).toBe(usersOf(edge).length);
+        expect(h.body.ws_connections, `${edge.name} serves exactly its users' WebSockets`).toBe(wsUsersOf(edge).length);
       }
 
       // ── publishes through the router ────────────────────────────────────────────────────────
@@ -187,13 +202,15 @@ describe('herald router in front of two edges (kafka profile, Redis ownership)',
         throw new Error(`publish ${n} kept failing: ${last}`);
       };
       const expectedOf = (user: string) => topicsOf(user).flatMap((t) => published.get(t)!);
-      const sseComplete = (user: string) => {
-        const have = new Set(streams[users.indexOf(user)]!.ids());
+      const clientOf = (user: string): ResilientStream | ResilientWs => streams.find((c) => c.userId === user) ?? sockets.find((c) => c.userId === user)!;
+      const complete = (user: string) => {
+        const have = new Set(clientOf(user).ids());
         return expectedOf(user).every((id) => have.has(id));
       };
+      const everyone = [...users, ...wsUsers];
       for (let n = 0; n < PUBLISHES_BEFORE; n++) await publish(n);
-      await until('every stream received the first publishes', 30_000, () => users.every(sseComplete));
-      mark(`${PUBLISHES_BEFORE} publishes delivered over SSE through the router`);
+      await until('every stream received the first publishes', 30_000, () => everyone.every(complete));
+      mark(`${PUBLISHES_BEFORE} publishes delivered over SSE and WebSocket through the router`);
 
       // ── GET /notifications through the router, on the owners ────────────────────────────────
       const readCount = async (edge: HeraldRoleProcess) => sample((await api<string>(edge.url, 'GET', '/metrics')).body, 'herald_http_requests_total', 'route="GET /notifications",status="200"');
@@ -208,8 +225,8 @@ describe('herald router in front of two edges (kafka profile, Redis ownership)',
       mark('GET /notifications through the router served by the owners');
 
       // ── stop edge-2 while publishing ────────────────────────────────────────────────────────
-      const moved = usersOf(edge2!);
-      const connectsBefore = new Map(moved.map((u) => [u, streams[users.indexOf(u)]!.stats.connects]));
+      const moved = [...usersOf(edge2!), ...wsUsersOf(edge2!)];
+      const connectsBefore = new Map(moved.map((u) => [u, clientOf(u).stats.connects]));
       mark(`stopping edge-2 (${moved.length} users)`);
       const stopping = edge2!.stop(20_000).then(() => mark('edge-2 exited'));
       for (let n = PUBLISHES_BEFORE; n < PUBLISHES_BEFORE + PUBLISHES_DURING; n++) {
@@ -224,17 +241,17 @@ describe('herald router in front of two edges (kafka profile, Redis ownership)',
         return all.every((o) => o === edge1!.url) && h.status === 200 && h.body.owner_edges === 1 && h.body.unowned_partitions === 0;
       });
       mark('rebalanced: edge-1 owns every partition');
-      await until('every stream received every publish', 30_000, () => users.every(sseComplete));
+      await until('every stream received every publish', 30_000, () => everyone.every(complete));
       await until("edge-2's users streaming from edge-1 through the router", 15_000, async () => {
         const h = await api(edge1!.url, 'GET', '/healthz');
-        return h.body.sse_connections === USERS && streams.every((s) => s.connected);
+        return h.body.sse_connections === USERS && h.body.ws_connections === wsUsers.length && [...streams, ...sockets].every((s) => s.connected);
       });
       mark('every stream complete and back on edge-1');
       await sleep(1_000); // a late duplicate would show up here
 
       // ── no gap, no duplicate, publish order per topic ───────────────────────────────────────
-      for (const [i, user] of users.entries()) {
-        const ids = streams[i]!.ids();
+      for (const user of everyone) {
+        const ids = clientOf(user).ids();
         expect(new Set(ids).size, `${user} received a notification twice: ${ids.join(' ')}`).toBe(ids.length);
         expect([...ids].sort(), `${user} received exactly its topics' notifications`).toEqual([...expectedOf(user)].sort());
         for (const topic of topicsOf(user)) {
@@ -244,10 +261,11 @@ describe('herald router in front of two edges (kafka profile, Redis ownership)',
         expect((await presenceEdges(user)).has(edge1!.url), `${user} present on edge-1`).toBe(true);
       }
       for (const user of moved) {
-        const s = streams[users.indexOf(user)]!;
-        expect(s.stats.connects, `${user}'s stream reconnected through the router`).toBeGreaterThan(connectsBefore.get(user)!);
-        expect(s.events.some((e) => e.connection > connectsBefore.get(user)!), `${user} received notifications after the move`).toBe(true);
+        const c = clientOf(user);
+        expect(c.stats.connects, `${user}'s stream reconnected through the router`).toBeGreaterThan(connectsBefore.get(user)!);
+        expect(c.events.some((e) => e.connection > connectsBefore.get(user)!), `${user} received notifications after the move`).toBe(true);
       }
+      for (const c of [...streams, ...sockets]) expect(c.stats.redirects, `${c.userId} saw a redirect (the router follows owners itself)`).toBe(0);
       for (const user of users) {
         const got = await fetchAll(router.url, user, 100);
         expect(got.map((n) => n.id).sort(), `GET /notifications of ${user} after the move`).toEqual([...expectedOf(user)].sort());
@@ -256,8 +274,10 @@ describe('herald router in front of two edges (kafka profile, Redis ownership)',
       const streamOpens = sample(metrics, 'herald_router_requests_total', 'route="GET /stream",status="200"');
       mark(`router: ${streamOpens} streams opened, ${sample(metrics, 'herald_router_requests_total', 'route="GET /stream",status="503"')} answered 503, upstream connect errors ${sample(metrics, 'herald_router_upstream_errors_total', 'kind="connect"')}, redirects followed ${/^herald_router_redirects_followed_total (\S+)$/m.exec(metrics)?.[1]}`);
       const total = (k: keyof ResilientStream['stats']) => streams.reduce((n, st) => n + st.stats[k], 0);
-      mark(`clients: ${total('connects')} connects, ${total('unavailable')} × 503, ${total('serverCloses')} server closes, ${total('errors')} errors, ${total('redirects')} redirects seen`);
-      expect(streamOpens, 'streams opened through the router').toBeGreaterThanOrEqual(USERS + moved.length);
+      mark(`clients: ${total('connects')} connects, ${total('unavailable')} × 503, ${total('serverCloses')} server closes, ${total('errors')} errors, ${total('redirects')} redirects seen; WebSockets: ${sockets.reduce((n, w) => n + w.stats.connects, 0)} opens, ${sockets.reduce((n, w) => n + w.stats.unavailable, 0)} × 503, close codes ${[...sockets.reduce((m, w) => (w.stats.closeCodes.forEach((v, k) => m.set(k, (m.get(k) ?? 0) + v)), m), new Map<number, number>())].map(([k, v]) => `${k}×${v}`).join(' ') || '-'}`);
+      const movedSse = usersOf(edge2!).length;
+      expect(streamOpens, 'SSE streams opened through the router').toBeGreaterThanOrEqual(USERS + movedSse);
+      expect(sample(metrics, 'herald_router_requests_total', 'route="GET /ws",status="101"'), 'WebSockets opened through the router').toBeGreaterThanOrEqual(wsUsers.length + moved.length - movedSse);
       passed = true;
     } finally {
       console.log(['kafka-router timeline:', ...timeline].join('\n'));
