@@ -24,6 +24,11 @@ import type { OwnerMap } from './owner-map.ts';
 import { forwardRequest, forwardUpgrade, hasBody, rejectUpgrade, type ForwardOutcome } from './proxy.ts';
 import { classify, type RouteTarget } from './routes.ts';
 
+/** A network error's code (ECONNREFUSED, ETIMEDOUT …), else its message. */
+function errorCode(err: Error): string {
+  return (err as NodeJS.ErrnoException).code ?? err.message;
+}
+
 /** The request's path without its query (which may carry a token): safe to log. */
 function pathOf(req: http.IncomingMessage): string {
   return (req.url ?? '/').split('?')[0]!;
@@ -73,14 +78,13 @@ export async function startRouterServer(deps: RouterServerDeps, host: string, po
     relays.add(outcome.upstream);
     outcome.upstream.once('close', () => relays.delete(outcome.upstream));
   };
-  /** Counts and logs an edge that could not take a request; true when the request may be repeated. */
-  const upstreamFailed = (outcome: ForwardOutcome, edge: string, repeatable: boolean): boolean => {
-    if (outcome.kind !== 'unreachable' && outcome.kind !== 'failed') return false;
+  /** Counts and logs an edge that could not take a request, and leaves it out of the round-robin for a while. */
+  const upstreamFailed = (outcome: { kind: 'unreachable' | 'failed'; error: Error }, edge: string): void => {
     upstreamErrors.inc({ kind: outcome.kind === 'unreachable' ? 'connect' : 'reset' });
-    const code = (outcome.error as NodeJS.ErrnoException).code ?? outcome.error.message;
-    if (deps.owners.markDown(edge)) log.warn({ edge, code }, 'edge unreachable; trying another');
-    else log.debug({ edge, code }, 'edge unreachable');
-    return outcome.kind === 'unreachable' || repeatable;
+    const code = errorCode(outcome.error);
+    const what = outcome.kind === 'unreachable' ? 'edge unreachable' : 'edge dropped the connection before answering';
+    if (deps.owners.markDown(edge)) log.warn({ edge, code }, what);
+    else log.debug({ edge, code }, what);
   };
   const resolveEdge = (target: RouteTarget): Promise<string | null> => (target.kind === 'user' ? deps.owners.resolve(target.userId) : deps.owners.anyOwner());
   const noEdge = (target: RouteTarget, tried: boolean): HeraldError =>
@@ -124,8 +128,10 @@ export async function startRouterServer(deps: RouterServerDeps, host: string, po
         await deps.owners.refresh(0);
         continue;
       }
-      if (!upstreamFailed(outcome, edge, bodiless)) {
-        throw new HeraldError('HERALD_EDGE_UPSTREAM_FAILED', `The edge's connection broke after the request was sent (${outcome.kind === 'failed' ? ((outcome.error as NodeJS.ErrnoException).code ?? outcome.error.message) : ''}); it may have taken effect. Retry (a publish with the same Idempotency-Key).`, { cause: outcome.kind === 'failed' ? outcome.error : undefined });
+      upstreamFailed(outcome, edge);
+      if (outcome.kind === 'failed' && !bodiless) {
+        // The body went out and is gone: repeating it is the client's call.
+        throw new HeraldError('HERALD_EDGE_UPSTREAM_FAILED', `The edge's connection broke after the request was sent (${errorCode(outcome.error)}); it may have taken effect. Retry (a publish with the same Idempotency-Key).`, { cause: outcome.error });
       }
       await deps.owners.refresh();
     }
@@ -180,7 +186,7 @@ export async function startRouterServer(deps: RouterServerDeps, host: string, po
           await deps.owners.refresh(0);
           continue;
         }
-        upstreamFailed(outcome, edge, true); // an upgrade is a GET without a body: safe to repeat
+        upstreamFailed(outcome, edge); // an upgrade is a GET without a body: safe to repeat
         await deps.owners.refresh();
       }
       reject(noEdge(target, tried));

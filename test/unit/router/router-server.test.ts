@@ -2,8 +2,9 @@
  * The router's HTTP server against two stand-in edges (real node:http servers with a `ws`
  * WebSocket endpoint; the owner table is in memory instead of Redis): requests land on the
  * owning edge, SSE passes event by event, bodies stream, headers pass with X-Forwarded-For, a
- * 307 from an edge is followed once by re-resolving, WebSocket upgrades are piped, and an
- * unowned partition or a dead edge gives Herald's JSON 503 with Retry-After.
+ * 307 from an edge is followed once by re-resolving, WebSocket upgrades are piped, an unowned
+ * partition or a dead edge gives Herald's JSON 503 with Retry-After, and a connection that breaks
+ * after the request went out is repeated for a GET and answered 502 for a body.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +28,8 @@ class FakeEdge {
   readonly closedStreams: string[] = [];
   /** Users this edge redirects (as an edge that lost the partition does). */
   readonly redirect = new Map<string, string>();
+  /** Path → how many more requests to it get their connection dropped before any answer. */
+  readonly resets = new Map<string, number>();
   readonly wss = new WebSocketServer({ noServer: true });
 
   constructor(name: string) {
@@ -51,6 +54,12 @@ class FakeEdge {
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url!, 'http://edge');
     const user = url.searchParams.get('user_id') ?? '';
+    if ((this.resets.get(url.pathname) ?? 0) > 0) {
+      this.resets.set(url.pathname, this.resets.get(url.pathname)! - 1);
+      for await (const _ of req); // the whole request arrived, then the edge dies
+      req.socket.destroy();
+      return;
+    }
     if (this.redirect.has(user)) {
       res.writeHead(307, { location: `${this.redirect.get(user)}${url.pathname}${url.search}`, 'content-length': '0' });
       res.end();
@@ -127,8 +136,10 @@ describe('herald router server (stand-in edges)', () => {
   });
   beforeEach(async () => {
     table = [a.url, a.url, b.url, b.url];
-    a.redirect.clear();
-    b.redirect.clear();
+    for (const e of [a, b]) {
+      e.redirect.clear();
+      e.resets.clear();
+    }
     await owners.refresh(0);
   });
   afterAll(async () => {
@@ -242,6 +253,19 @@ describe('herald router server (stand-in edges)', () => {
     expect(r.status).toBe(503);
     expect(r.headers.get('retry-after')).toBe('1');
     expect(await metric('herald_router_upstream_errors_total', 'kind="connect"')).toBeGreaterThan(errorsBefore);
+  });
+
+  it('repeats a GET whose connection broke, and answers 502 HERALD_EDGE_UPSTREAM_FAILED for a body that was sent', async () => {
+    const resetsBefore = await metric('herald_router_upstream_errors_total', 'kind="reset"');
+    a.resets.set('/notifications', 1);
+    const r = await fetch(`${router.url}/notifications?user_id=${users[0]}`);
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { edge: string }).edge).toBe('edge-a');
+    for (const e of [a, b]) e.resets.set('/publish', 1);
+    const p = await fetch(`${router.url}/publish`, { method: 'POST', body: '{"topic_id":"t","message":"m"}', headers: { 'content-type': 'application/json' } });
+    expect(p.status).toBe(502);
+    expect(((await p.json()) as { error: { code: string } }).error.code).toBe('HERALD_EDGE_UPSTREAM_FAILED');
+    expect(await metric('herald_router_upstream_errors_total', 'kind="reset"')).toBe(resetsBefore + 2);
   });
 
   it('pipes a WebSocket upgrade to the owning edge, and relays an edge that refuses the upgrade', async () => {
