@@ -49,6 +49,7 @@ export interface OwnerMapStats {
 
 /** See the module comment. */
 export class OwnerMap {
+  /** Partition count of the user log. */
   readonly partitions: number;
   readonly #o: Required<Omit<OwnerMapOptions, 'onRefresh'>> & Pick<OwnerMapOptions, 'onRefresh'>;
   #owners: (string | null)[];

@@ -36,7 +36,9 @@ function pathOf(req: http.IncomingMessage): string {
 
 /** What the router server needs. */
 export interface RouterServerDeps {
+  /** The partition → edge map requests are routed by. */
   owners: OwnerMap;
+  /** Parent logger (the server logs as module `router`). */
   logger: Logger;
   /** Retry-After of 503 answers, seconds. Default 1. */
   retryAfterS?: number;

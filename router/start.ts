@@ -31,7 +31,9 @@ export interface RouterApp {
   url: string;
   /** The user log: name and partition count. */
   userLog: { name: string; partitions: number };
+  /** The partition → edge map, refreshed from Redis every second. */
   owners: OwnerMap;
+  /** The HTTP server. */
   server: RouterServer;
   /** Stops accepting, cuts proxied streams (clients reconnect), stops the refresh, closes Redis. */
   close(): Promise<void>;
