@@ -41,7 +41,7 @@ export const ERROR_CODES = {
   HERALD_EDGE_CURSOR_INVALID: { status: 400, retriable: false, summary: 'The cursor was not produced by this server or is corrupt.' },
   HERALD_EDGE_IDEMPOTENCY_KEY_INVALID: { status: 400, retriable: false, summary: 'The Idempotency-Key header is empty or longer than 255 characters.' },
   HERALD_EDGE_IDEMPOTENCY_KEY_REUSED: { status: 422, retriable: false, summary: 'The Idempotency-Key was first used on this topic with a different message.' },
-  HERALD_EDGE_UNAVAILABLE: { status: 503, retriable: true, summary: 'The edge is starting or shutting down and cannot serve the request.' },
+  HERALD_EDGE_UNAVAILABLE: { status: 503, retriable: true, summary: 'The edge (or router) cannot serve the request now: starting, draining, or no edge owns the user\'s partition during a rebalance; retry after Retry-After.' },
   HERALD_EDGE_INTERNAL: { status: 500, retriable: true, summary: 'An unexpected error inside the edge; the request may be retried.' },
   HERALD_EDGE_UPSTREAM_FAILED: { status: 502, retriable: true, summary: 'herald router: the owning edge failed after the request was sent to it, so it may or may not have taken effect; retry (publish with the same Idempotency-Key).' },
   HERALD_LOG_APPEND_FAILED: { status: 503, retriable: true, summary: 'Appending to a log topic failed; nothing was accepted.' },
