@@ -140,6 +140,8 @@ function post(details: webpush.RequestDetails, signal: AbortSignal): Promise<Ans
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
       res.on('error', (error) => resolve({ error }));
+      // An abort mid-body may end the response with neither event; the first resolve wins.
+      res.on('close', () => resolve({ error: new Error('response aborted') }));
     });
     req.on('error', (error) => resolve({ error }));
     req.end(details.body ?? undefined);
@@ -183,7 +185,8 @@ function classify(answer: Answer, timedOut: boolean, aborted: boolean): SendOutc
  * `message.urgency` (default `normal`) and `Topic` = {@link pushTopic}(`message.key`), POSTs it
  * and classifies the answer (see the module comment). An invalid subscription (see
  * {@link isPushSubscription}) is `failed` with code `INVALID_SUBSCRIPTION` and sends nothing.
- * `signal` aborts the request (outcome `retry`). Never rejects for the push service's answer.
+ * `signal` aborts the request (outcome `retry`). Never rejects for the push service's answer;
+ * rejects only when called after `close()` (a programming error).
  *
  * @throws Error at creation when the subject is not `mailto:`/`https:` or a key is malformed.
  */
