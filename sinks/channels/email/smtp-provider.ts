@@ -22,7 +22,10 @@
  *
  * Pooling: with `pool` set, messages share up to `maxConnections` SMTP connections, each reused
  * for `maxMessages` mails (nodemailer's pooled transport); without it every send opens its own
- * connection (fine for tests, slow in production).
+ * connection (fine for tests, slow in production). The pool puts a message whose connection was
+ * closed under it (a 421, a dropped socket) back in its queue and sends it on a new connection,
+ * at most 5 times, before reporting the error; that resend, like the channel worker's, carries
+ * the same Message-ID.
  */
 import { createHash } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
