@@ -70,6 +70,15 @@ describe('SMTP provider', () => {
     expect(peer.received[0]!.text?.trim()).toBe('Order 2 has shipped.');
   });
 
+  it('CR/LF in the subject cannot add a header', async () => {
+    expect((await provider().send(message(40, { subject: 'Hi\r\nBcc: eve@example.com\r\nX-Evil: 1' }))).kind).toBe('sent');
+    const got = peer.received[0]!;
+    expect(got.envelopeTo).toEqual(['alice@example.com']);
+    expect(got.headers.has('bcc')).toBe(false);
+    expect(got.headers.has('x-evil')).toBe(false);
+    expect(got.subject).toBe('Hi Bcc: eve@example.com X-Evil: 1');
+  });
+
   it('a resend of the same key carries the same Message-ID; another key another one', async () => {
     const p = provider();
     expect((await p.send(message(3))).kind).toBe('sent');
