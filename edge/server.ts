@@ -5,7 +5,6 @@
  * page at / (edge/routes/demo-page.ts).
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../core/logger.ts';
 import { counter, histogram, registry as metricsRegistry } from '../core/metrics.ts';
@@ -22,6 +21,7 @@ import { demoPageRoutes } from './routes/demo-page.ts';
 import type { ConnectionRegistry } from './sse/connection-registry.ts';
 import { authorize, challenge, redactUrl, type EdgeAuth } from './auth/index.ts';
 import { CorsPolicy } from './http/cors.ts';
+import { listen } from './http/listen.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import type { LogProducer } from '../log/types.ts';
 import type { IdempotencyStore, InboxStore, SubscriptionStore } from '../stores/types.ts';
@@ -137,22 +137,7 @@ export async function startEdgeServer(deps: EdgeDeps, host: string, port: number
       duration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
-        reject(new HeraldError('HERALD_CONFIG_INVALID', `Port ${port} on ${host} is ${err.code === 'EACCES' ? 'not allowed' : 'in use'}; set PORT (or --port) to a free port.`, { cause: err }));
-      } else if (err.code === 'ENOTFOUND' || err.code === 'EADDRNOTAVAIL' || err.code === 'EAI_AGAIN' || err.code === 'EAI_FAIL') {
-        reject(new HeraldError('HERALD_CONFIG_INVALID', `Cannot listen on HERALD_HOST=${JSON.stringify(host)} (${err.code}); set HERALD_HOST (or --host) to an address of this machine, e.g. 127.0.0.1 or 0.0.0.0.`, { cause: err }));
-      } else reject(err);
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const url = await listen(server, host, port);
   log.info({ url }, 'edge listening');
   return {
     server,

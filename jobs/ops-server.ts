@@ -3,9 +3,8 @@
  * so ops can probe and scrape every instance of a consumer group.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { HeraldError } from '../core/errors.ts';
 import { registry } from '../core/metrics.ts';
+import { listen } from '../edge/http/listen.ts';
 
 /** A running ops server. */
 export interface OpsServer {
@@ -36,13 +35,9 @@ export async function startOpsServer(host: string, port: number, isHealthy: () =
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: { code: 'HERALD_EDGE_NOT_FOUND', message: `${req.method} ${path}: a job instance serves only GET /healthz and GET /metrics.` } }));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new HeraldError('HERALD_CONFIG_INVALID', `cannot listen on ${host}:${port} (${(err as Error).message}): set PORT to a free port`, { cause: err })));
-    server.listen(port, host, () => resolve());
-  });
-  const { port: bound } = server.address() as AddressInfo;
+  const url = await listen(server, host, port);
   return {
-    url: `http://${host}:${bound}`,
+    url,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

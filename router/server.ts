@@ -13,11 +13,11 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import { HeraldError, isHeraldError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { registry as metricsRegistry } from '../core/metrics.ts';
+import { listen } from '../edge/http/listen.ts';
 import { sendError, sendJson } from '../edge/http/json.ts';
 import { redirectsFollowed, routerRequests, upstreamErrors } from './metrics.ts';
 import type { OwnerMap } from './owner-map.ts';
@@ -201,17 +201,7 @@ export async function startRouterServer(deps: RouterServerDeps, host: string, po
   server.keepAliveTimeout = 65_000; // ms: longer than common load-balancer idle timeouts
   server.headersTimeout = 70_000; // ms
   server.requestTimeout = 0; // streams are long-lived
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) =>
-      reject(new HeraldError('HERALD_CONFIG_INVALID', `Cannot listen on ${host}:${port} (${err.code ?? err.message}); set PORT (or --port) to a free port and HERALD_HOST (or --host) to an address of this machine.`, { cause: err }));
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const url = await listen(server, host, port);
   log.info({ url }, 'router listening');
   return {
     server,
