@@ -7,6 +7,7 @@
  */
 import type { Notification } from '../core/types.ts';
 import type { UserHashRange } from '../core/user-hash.ts';
+import type { PushSubscriptionJson } from '../sinks/channels/types.ts';
 
 /** One subscription period of a user to a topic. */
 export interface Subscriber {
@@ -206,5 +207,82 @@ export interface PresenceStore {
   offline(userId: string, edge: string, graceMs: number): Promise<void>;
   /** The subset of `userIds` online on any edge now. */
   onlineOf(userIds: readonly string[]): Promise<Set<string>>;
+  close(): Promise<void>;
+}
+
+/**
+ * Where a user can be reached outside Herald's own streams (PUT /users/{user_id}/channels).
+ * The edge validates every field before it is stored (email: sinks/channels/email/address.ts,
+ * phone: E.164, push: `isPushSubscription`); stores check only the limits.
+ */
+export interface UserChannelSettings {
+  /** Email address, or null when the user has none. */
+  email: string | null;
+  /** Phone number in E.164 (e.g. +14155550123) for SMS, or null. */
+  phone: string | null;
+  /**
+   * Web Push subscriptions (one per browser or device), at most {@link MAX_PUSH_SUBSCRIPTIONS},
+   * each endpoint once, in the order given (a repeated endpoint keeps its first position and its
+   * last keys).
+   */
+  push: PushSubscriptionJson[];
+}
+
+/** Per-channel switches: true = send, false = muted, absent = the default (see UserPreferences). */
+export interface ChannelToggles {
+  email?: boolean;
+  sms?: boolean;
+  push?: boolean;
+}
+
+/** Switches of one topic: the channels, and `in_app` (the inbox and live streams). */
+export interface TopicPreference extends ChannelToggles {
+  in_app?: boolean;
+}
+
+/**
+ * What a user wants to receive where (PUT /users/{user_id}/preferences). A channel is used for a
+ * topic when the user has an address for it and it is not muted: the topic's switch decides when
+ * set, else the global `channels` switch, else true. A critical topic or publish ignores every
+ * mute (sinks/channels/preferences.ts `channelsFor`).
+ */
+export interface UserPreferences {
+  /** Global switches (defaults for every topic). */
+  channels: ChannelToggles;
+  /** topic_id → that topic's switches; at most {@link MAX_PREFERENCE_TOPICS} topics. */
+  topics: Record<string, TopicPreference>;
+}
+
+/** Most Web Push subscriptions kept per user. */
+export const MAX_PUSH_SUBSCRIPTIONS = 10;
+/** Most topics with their own preferences per user. */
+export const MAX_PREFERENCE_TOPICS = 1_000;
+
+/**
+ * Users' channel settings and preferences, keyed by user_id. Writes replace the whole value
+ * (PUT semantics). Batch reads serve the channel workers: one round trip per shard for a batch.
+ */
+export interface UserChannelStore {
+  /**
+   * Replaces the user's settings. Push subscriptions are deduplicated by endpoint first.
+   * @returns the settings as stored
+   * @throws RangeError when more than MAX_PUSH_SUBSCRIPTIONS remain after deduplication
+   */
+  setChannels(userId: string, settings: UserChannelSettings): Promise<UserChannelSettings>;
+  /** Settings of many users; every asked user is in the map (no settings: email/phone null, push []). */
+  channelsOf(userIds: readonly string[]): Promise<Map<string, UserChannelSettings>>;
+  /**
+   * Replaces the user's preferences.
+   * @returns the preferences as stored
+   * @throws RangeError when `topics` has more than MAX_PREFERENCE_TOPICS entries
+   */
+  setPreferences(userId: string, prefs: UserPreferences): Promise<UserPreferences>;
+  /** Preferences of many users; every asked user is in the map (none stored: `{channels: {}, topics: {}}`). */
+  preferencesOf(userIds: readonly string[]): Promise<Map<string, UserPreferences>>;
+  /**
+   * Drops one push subscription (its push service answered 404/410), atomically against
+   * concurrent writes of the same user. `removed` is false when the user had no such endpoint.
+   */
+  removePushSubscription(userId: string, endpoint: string): Promise<{ removed: boolean }>;
   close(): Promise<void>;
 }

@@ -5,13 +5,14 @@
  * open and rejects with `HERALD_STORE_REJECTED` / `HERALD_STORE_FAILED` when the file cannot be
  * opened (see stores/sqlite/open-database.ts).
  */
-import type { DedupStore, IdempotencyStore, InboxStore, PartitionOwnershipStore, SubscriptionStore } from '../types.ts';
+import type { DedupStore, IdempotencyStore, InboxStore, PartitionOwnershipStore, SubscriptionStore, UserChannelStore } from '../types.ts';
 import { SqliteDedupStore } from './dedup-store.ts';
 import { SqliteIdempotencyStore, type SqliteIdempotencyStoreOptions } from './idempotency-store.ts';
 import { SqliteInboxStore } from './inbox-store.ts';
 import { SqliteOwnershipStore } from './ownership-store.ts';
 import type { SqliteStoreOptions } from './options.ts';
 import { SqliteSubscriptionStore } from './subscription-store.ts';
+import { SqliteUserChannelStore } from './user-channel-store.ts';
 
 export { SQLITE_DEFAULTS, SQLITE_FILE_NAMES, sqliteStorePaths, type SqliteStoreOptions } from './options.ts';
 export type { SqliteIdempotencyStoreOptions } from './idempotency-store.ts';
@@ -40,4 +41,9 @@ export async function openSqliteIdempotencyStore(opts: SqliteIdempotencyStoreOpt
 /** Opens the edge partition-ownership store at `opts.path` (`ownership.db`); `now` is its clock (ms). */
 export async function openSqliteOwnershipStore(opts: SqliteStoreOptions, now?: () => number): Promise<PartitionOwnershipStore> {
   return new SqliteOwnershipStore(opts, now);
+}
+
+/** Opens the users' channel settings and preferences at `opts.path` (`user-channels.db`). */
+export async function openSqliteUserChannelStore(opts: SqliteStoreOptions): Promise<UserChannelStore> {
+  return new SqliteUserChannelStore(opts);
 }
