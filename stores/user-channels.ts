@@ -54,11 +54,10 @@ const TOPIC_KEYS = ['email', 'sms', 'push', 'in_app'] as const;
 export function normalizePreferences(prefs: UserPreferences): UserPreferences {
   const entries = Object.entries(prefs.topics ?? {});
   if (entries.length > MAX_PREFERENCE_TOPICS) throw new RangeError(`at most ${MAX_PREFERENCE_TOPICS} topics in preferences, got ${entries.length}`);
-  const topics: Record<string, TopicPreference> = {};
-  for (const [topic, pref] of entries) {
-    const t = toggles<keyof TopicPreference>(pref, TOPIC_KEYS);
-    if (Object.keys(t).length > 0) topics[topic] = t;
-  }
+  // fromEntries defines own properties: a topic named `__proto__` stays a topic.
+  const topics: Record<string, TopicPreference> = Object.fromEntries(
+    entries.map(([topic, pref]) => [topic, toggles<keyof TopicPreference>(pref, TOPIC_KEYS)] as const).filter(([, t]) => Object.keys(t).length > 0),
+  );
   return { channels: toggles<keyof ChannelToggles>(prefs.channels ?? {}, CHANNEL_KEYS), topics };
 }
 

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PushSubscriptionJson } from '../../sinks/channels/types.ts';
-import { MAX_PREFERENCE_TOPICS, MAX_PUSH_SUBSCRIPTIONS, type UserChannelStore } from '../../stores/types.ts';
+import { MAX_PREFERENCE_TOPICS, MAX_PUSH_SUBSCRIPTIONS, type UserChannelStore, type UserPreferences } from '../../stores/types.ts';
 
 /** Builds a fresh empty store for one test, and how to dispose of it. */
 export type UserChannelStoreFactory = () => Promise<{ store: UserChannelStore; cleanup: () => Promise<void> }>;
@@ -104,6 +104,15 @@ export function userChannelStoreContract(name: string, factory: UserChannelStore
       await store.setPreferences('ada', { channels: {}, topics });
       expect(Object.keys((await store.preferencesOf(['ada'])).get('ada')!.topics)).toHaveLength(MAX_PREFERENCE_TOPICS);
       await expect(store.setPreferences('ada', { channels: {}, topics: { ...topics, one_more: { email: true } } })).rejects.toBeInstanceOf(RangeError);
+    });
+
+    it('a topic named __proto__ is just a topic', async () => {
+      const prefs = JSON.parse('{"channels":{},"topics":{"__proto__":{"email":false},"toString":{"sms":true}}}') as UserPreferences;
+      const stored = await store.setPreferences('ada', prefs);
+      expect(Object.keys(stored.topics).sort()).toEqual(['__proto__', 'toString']);
+      const read = (await store.preferencesOf(['ada'])).get('ada')!;
+      expect(Object.hasOwn(read.topics, '__proto__')).toBe(true);
+      expect(read.topics['__proto__']).toEqual({ email: false });
     });
 
     it('settings and preferences of one user are independent', async () => {
