@@ -38,6 +38,7 @@ export async function openEmbeddedProfile(
       ...stores,
       subscriptions: stores.subscriptions!,
       idempotency: stores.idempotency!,
+      userChannels: stores.userChannels!,
       presence: new MemoryPresenceStore(),
       async close() {
         await transport.close();

@@ -19,6 +19,7 @@ import { openHBaseInboxStore } from '../../stores/hbase/inbox-store.ts';
 import { writeUserRecords } from '../../sinks/edge-delivery/inbox-writer.ts';
 import { openNetworkSubscriptionStore } from '../../stores/network-subscriptions.ts';
 import { openMysqlIdempotencyStore } from '../../stores/mysql/idempotency-store.ts';
+import { openMysqlUserChannelStore } from '../../stores/mysql/user-channel-store.ts';
 import { connectRedis } from '../../stores/redis/client.ts';
 import { RedisOwnershipStore } from '../../stores/redis/ownership-store.ts';
 import { RedisPresenceStore } from '../../stores/redis/presence-store.ts';
@@ -83,17 +84,23 @@ export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile>
       ownership: !o.redisUrl,
       subscriptions: !useMysql,
       idempotency: !useMysql,
+      userChannels: !useMysql,
     });
     const closers: (() => Promise<void>)[] = [];
     try {
       let subscriptions = stores.subscriptions;
       let idempotency = stores.idempotency;
+      let userChannels = stores.userChannels;
       let storeSpecs = stores.storeSpecs;
       if (useMysql) {
         // Idempotency-Key claims in MySQL too: every edge, on any machine, sees the same claims.
         const claims = await openMysqlIdempotencyStore({ shards: [...o.mysqlShards!] });
         closers.push(() => claims.close());
         idempotency = claims;
+        // Users' channel settings too, sharded by user_id over the same databases.
+        const channels = await openMysqlUserChannelStore({ shards: [...o.mysqlShards!] });
+        closers.push(() => channels.close());
+        userChannels = channels;
         const shards = [...o.mysqlShards!];
         subscriptions = await openNetworkSubscriptionStore({ shards, redisUrl: o.redisUrl || undefined });
         closers.push(() => subscriptions!.close());
@@ -123,6 +130,7 @@ export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile>
         ...stores,
         subscriptions: subscriptions!,
         idempotency: idempotency!,
+        userChannels: userChannels!,
         inbox,
         createInboxWriters,
         ownership,

@@ -5,7 +5,7 @@
 import type { LogTransport } from '../../log/types.ts';
 import type { StoreSpecs } from '../../operators/task.ts';
 import type { InboxWriter } from '../../sinks/edge-delivery/index.ts';
-import type { DedupStore, IdempotencyStore, InboxStore, PartitionOwnershipStore, PresenceStore, SubscriptionStore } from '../../stores/types.ts';
+import type { DedupStore, IdempotencyStore, InboxStore, PartitionOwnershipStore, PresenceStore, SubscriptionStore, UserChannelStore } from '../../stores/types.ts';
 
 /** Everything a profile provides to the job and the edge. */
 export interface Profile {
@@ -22,6 +22,8 @@ export interface Profile {
   inbox: InboxStore;
   dedup: DedupStore;
   idempotency: IdempotencyStore;
+  /** Users' channel settings and preferences (SQLite `user-channels.db`, or MySQL with HERALD_MYSQL_SHARDS). */
+  userChannels: UserChannelStore;
   /** How worker threads open the stores the operators read. */
   storeSpecs: StoreSpecs;
   /**

@@ -16,6 +16,7 @@ import {
   openSqliteInboxStore,
   openSqliteOwnershipStore,
   openSqliteSubscriptionStore,
+  openSqliteUserChannelStore,
 } from '../../stores/sqlite/index.ts';
 import type { Profile } from './profile.ts';
 
@@ -39,6 +40,8 @@ export interface SqliteStoresOptions {
   subscriptions?: boolean;
   /** Open the Idempotency-Key store (false when MySQL holds the claims). Default true. */
   idempotency?: boolean;
+  /** Open the user channel store (false when MySQL holds it). Default true. */
+  userChannels?: boolean;
 }
 
 /** The store part of a {@link Profile}, and how to close it. */
@@ -47,6 +50,8 @@ export type SqliteStores = Pick<Profile, 'inbox' | 'dedup' | 'ownership' | 'stor
   subscriptions: Profile['subscriptions'] | null;
   /** Null when `idempotency: false`. */
   idempotency: Profile['idempotency'] | null;
+  /** Null when `userChannels: false`. */
+  userChannels: Profile['userChannels'] | null;
   close(): Promise<void>;
 };
 
@@ -68,12 +73,14 @@ export async function openSqliteStores(o: SqliteStoresOptions): Promise<SqliteSt
   const inbox = createShardedInbox(shards, (userId) => partitionFor(userId, o.transport.partitionCount(o.userLog)) % INBOX_SHARDS);
   const dedup = await openSqliteDedupStore({ path: local('dedup.db'), synchronous });
   const idempotency = o.idempotency === false ? null : await openSqliteIdempotencyStore({ path: shared('idempotency.db'), synchronous });
+  const userChannels = o.userChannels === false ? null : await openSqliteUserChannelStore({ path: shared('user-channels.db'), synchronous });
   const ownership = o.ownership ? await openSqliteOwnershipStore({ path: shared('ownership.db'), synchronous }) : null;
   return {
     subscriptions,
     inbox,
     dedup,
     idempotency,
+    userChannels,
     ownership,
     createInboxWriters: () => Array.from({ length: INBOX_SHARDS }, (_, s) => createThreadedInboxWriter({ kind: 'sqlite', path: inboxFile(s), synchronous })),
     storeSpecs: {
@@ -81,7 +88,7 @@ export async function openSqliteStores(o: SqliteStoresOptions): Promise<SqliteSt
       dedup: { kind: 'sqlite', path: local('dedup.db') },
     },
     async close() {
-      await Promise.all([subscriptions?.close(), inbox.close(), dedup.close(), idempotency?.close(), ownership?.close()]);
+      await Promise.all([subscriptions?.close(), inbox.close(), dedup.close(), idempotency?.close(), userChannels?.close(), ownership?.close()]);
     },
   };
 }
