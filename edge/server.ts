@@ -23,8 +23,9 @@ import { authorize, challenge, redactUrl, type EdgeAuth } from './auth/index.ts'
 import { CorsPolicy } from './http/cors.ts';
 import { listen } from './http/listen.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { userChannelRoutes } from './routes/user-channels.ts';
 import type { LogProducer } from '../log/types.ts';
-import type { IdempotencyStore, InboxStore, SubscriptionStore } from '../stores/types.ts';
+import type { IdempotencyStore, InboxStore, SubscriptionStore, UserChannelStore } from '../stores/types.ts';
 
 const requests = counter('herald_http_requests_total', 'HTTP requests by route and status.', ['route', 'status']);
 const duration = histogram('herald_http_request_duration_seconds', 'HTTP request duration (SSE: until the stream is set up).', ['route'], [
@@ -37,6 +38,8 @@ export interface EdgeDeps {
   subscriptions: SubscriptionStore;
   inbox: InboxStore;
   idempotency: IdempotencyStore;
+  /** Users' channel settings and preferences (PUT/GET /users/{user_id}/channels, /preferences); absent: no such routes. */
+  userChannels?: UserChannelStore;
   producer: LogProducer;
   /** Name of the publish log topic. */
   publishLog: string;
@@ -69,6 +72,7 @@ export function createRouter(deps: EdgeDeps): Router {
   subscriptionRoutes(router, deps.subscriptions);
   publishRoutes(router, publisher, deps.maxMessageBytes);
   notificationRoutes(router, deps.inbox);
+  if (deps.userChannels) userChannelRoutes(router, deps.userChannels);
   streamRoutes(router, deps.registry, deps.inbox, 1000, deps.locateStream);
   websocketRoutes(router); // plain GET /ws → 426; upgrades are handled in startEdgeServer
   if (deps.auth) tokenRoutes(router, deps.auth);
@@ -114,8 +118,8 @@ export async function startEdgeServer(deps: EdgeDeps, host: string, port: number
         if (cors.apply(req, res)) return;
         const match = router.match(req.method ?? 'GET', url.pathname);
         label = match.label;
-        if (deps.auth) await authorize(deps.auth, match.label, req, url);
-        await match.handler(req, res, url);
+        if (deps.auth) await authorize(deps.auth, match.label, req, url, match.params);
+        await match.handler(req, res, url, match.params);
       } catch (err) {
         // 503 HERALD_EDGE_UNAVAILABLE is expected while starting, stopping or rebalancing: not an error.
         if (!isHeraldError(err) || (err.status >= 500 && err.code !== 'HERALD_EDGE_UNAVAILABLE')) log.error({ err, method: req.method, url: redactUrl(req.url) }, 'request failed');

@@ -140,6 +140,7 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
           subscriptions: profile.subscriptions,
           inbox: profile.inbox,
           idempotency: profile.idempotency,
+          userChannels: profile.userChannels,
           producer,
           publishLog: publishLogOf(topology),
           registry,

@@ -2,7 +2,10 @@
  * Which credential each route needs (the edge's access table), applied once per request before
  * the route's handler runs:
  * - `publisher`: POST /publish, POST and DELETE /subscribe, POST /tokens;
- * - `user`: GET /notifications, GET /stream, GET /ws, for the `user_id` of the query;
+ * - `user`: GET /notifications, GET /stream, GET /ws, for the `user_id` of the query; GET and
+ *   PUT /users/:user_id/channels and /users/:user_id/preferences, for the `user_id` of the path
+ *   (the user's own token, so a browser can register its own push subscription; a publisher key
+ *   also works there, as on every user route);
  * - everything else (/, /healthz, /metrics, static files) is public.
  */
 import type { IncomingMessage } from 'node:http';
@@ -12,7 +15,14 @@ import type { EdgeAuth } from './edge-auth.ts';
 export type RouteAccess = 'publisher' | 'user' | 'public';
 
 const PUBLISHER = new Set(['POST /publish', 'POST /subscribe', 'DELETE /subscribe', 'POST /tokens']);
-const USER = new Set(['GET /notifications', 'GET /stream', 'GET /ws', 'HEAD /notifications', 'HEAD /stream']);
+const USER = new Set([
+  'GET /notifications',
+  'GET /stream',
+  'GET /ws',
+  'HEAD /notifications',
+  'HEAD /stream',
+  ...['GET', 'HEAD', 'PUT'].flatMap((m) => [`${m} /users/:user_id/channels`, `${m} /users/:user_id/preferences`]),
+]);
 
 /** The access rule of a route label (`METHOD /path`, as the router reports it). */
 export function routeAccess(label: string): RouteAccess {
@@ -22,15 +32,16 @@ export function routeAccess(label: string): RouteAccess {
 }
 
 /**
- * Checks the request's credential for route `label`. A user route without a `user_id` is left
- * to the route, which answers 400 (it reads nothing).
+ * Checks the request's credential for route `label`. The user of a user route is the `user_id`
+ * path parameter when the route has one (`params`), else the `user_id` query parameter. A user
+ * route without a `user_id` is left to the route, which answers 400 (it reads nothing).
  * @throws HeraldError HERALD_AUTH_* (see EdgeAuth)
  */
-export async function authorize(auth: EdgeAuth, label: string, req: IncomingMessage, url: URL): Promise<void> {
+export async function authorize(auth: EdgeAuth, label: string, req: IncomingMessage, url: URL, params: Readonly<Record<string, string>> = {}): Promise<void> {
   const access = routeAccess(label);
   if (access === 'publisher') auth.requirePublisher(req);
   else if (access === 'user') {
-    const userId = url.searchParams.get('user_id');
+    const userId = Object.hasOwn(params, 'user_id') ? params.user_id! : url.searchParams.get('user_id');
     if (userId !== null && userId !== '') await auth.requireUser(req, url, userId);
   }
 }
