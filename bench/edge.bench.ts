@@ -290,18 +290,15 @@ async function heapSnapshot(edge: HeraldRoleProcess, dir: string): Promise<Retur
 /** RSS growth between two samples per connection, KiB, split by where it lives. */
 function growthPerConnection(a: MemorySample, b: MemorySample): Record<string, number> {
   const n = Math.max(1, b.connections_held - a.connections_held);
-  const total = (x: MemorySample) => Object.values(x.heap_spaces_kib).reduce((p, c) => p + c, 0);
   const per = (v: number) => +(v / n).toFixed(2);
-  const heapCommitted = total(b) - total(a);
-  const anon = (b.rss_by_mapping_kib?.anonKiB ?? 0) - (a.rss_by_mapping_kib?.anonKiB ?? 0);
+  const map = (x: MemorySample, k: 'brkKiB' | 'anonKiB' | 'fileKiB') => x.rss_by_mapping_kib?.[k] ?? 0;
   return {
     rss: per(b.rss_kib - a.rss_kib),
-    v8_heap_committed: per(heapCommitted),
-    v8_young_generation: per((b.heap_spaces_kib.new_space ?? 0) - (a.heap_spaces_kib.new_space ?? 0)),
-    v8_old_generation: per((b.heap_spaces_kib.old_space ?? 0) - (a.heap_spaces_kib.old_space ?? 0)),
+    main_malloc_arena: per(map(b, 'brkKiB') - map(a, 'brkKiB')),
+    anonymous: per(map(b, 'anonKiB') - map(a, 'anonKiB')),
     js_heap_used: per(b.heap_used_kib - a.heap_used_kib),
-    main_malloc_arena: per((b.rss_by_mapping_kib?.brkKiB ?? 0) - (a.rss_by_mapping_kib?.brkKiB ?? 0)),
-    other_anonymous_outside_v8_heap: per(anon - heapCommitted),
+    v8_old_space_committed: per((b.heap_spaces_kib.old ?? 0) - (a.heap_spaces_kib.old ?? 0)),
+    v8_new_space_committed: per((b.heap_spaces_kib.new ?? 0) - (a.heap_spaces_kib.new ?? 0)),
   };
 }
 
@@ -501,10 +498,10 @@ function delta(a: Sample[], b: Sample[], name: string, labels: Record<string, st
 
 /** The commit measured, and which files of the running code differ from it (others edit the tree). */
 function codeVersion(): { commit: string; uncommitted: string[] } {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: path.join(HERE, '..'), encoding: 'utf8' }).trim();
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: path.join(HERE, '..'), encoding: 'utf8' });
   try {
     const dirty = git('status', '--porcelain', '--', 'edge', 'jobs', 'sinks', 'log', 'stores', 'core', 'cli').split('\n').filter(Boolean).map((l) => l.slice(3));
-    return { commit: git('rev-parse', 'HEAD'), uncommitted: dirty };
+    return { commit: git('rev-parse', 'HEAD').trim(), uncommitted: dirty };
   } catch {
     return { commit: 'unknown', uncommitted: [] };
   }
@@ -534,12 +531,24 @@ async function main(): Promise<void> {
   const teardown = async () => {
     await clients?.close();
     await pub?.close().catch(() => {});
+    const stopping = performance.now();
     await dep?.stop();
+    if (dep) console.log(`# herald stopped in ${((performance.now() - stopping) / 1000).toFixed(1)} s`);
     if (!embedded) {
       const admin = kafka().AdminClient.create({ 'bootstrap.servers': BROKERS, 'client.id': 'herald-bench-admin' });
       const all = await new Promise<string[]>((resolve) => admin.listTopics({ timeout: 30_000 }, (err, t) => resolve(err ? [] : t)));
       admin.disconnect();
-      cleanup = await deleteTopicsAndGroups(BROKERS, all.filter((t) => t.startsWith(`${RUN}.`)), ['fanout', 'fanout-pages', 'edge'].map((g) => `${RUN}.${g}`));
+      const c = await deleteTopicsAndGroups(BROKERS, all.filter((t) => t.startsWith(`${RUN}.`)), ['fanout', 'fanout-pages', 'edge'].map((g) => `${RUN}.${g}`));
+      // A member that did not leave (stopped by SIGKILL) keeps its group until its session times out.
+      for (let attempt = 0; attempt < 12 && c.errors.some((e) => e.includes('not empty')); attempt++) {
+        await sleep(5_000);
+        const retry = c.errors.filter((e) => e.includes('not empty')).map((e) => /^group (\S+):/.exec(e)?.[1]).filter((g): g is string => g !== undefined);
+        c.errors = c.errors.filter((e) => !e.includes('not empty'));
+        const r = await deleteTopicsAndGroups(BROKERS, [], retry);
+        c.groups.push(...r.groups);
+        c.errors.push(...r.errors);
+      }
+      cleanup = c;
     }
     fs.rmSync(tmp, { recursive: true, force: true });
   };
@@ -697,9 +706,9 @@ async function main(): Promise<void> {
     console.log(`  profile ${dep.profile}${dep.profile === 'embedded' ? ' (edge CPU/RSS include the job)' : ' (edge process alone)'}; inbox SQLite; ${fmt(N)} connections requested, ${fmt(held)} held, ${add('failed')} failed, ${add('closed')} closed by the server; opened in ${openSeconds.toFixed(1)} s`);
     console.log(`  edge RSS: ${fmt(memBase.rss_kib / 1024, 1)} MiB before streams, ${fmt(memHalf.rss_kib / 1024, 1)} MiB with ${fmt(memHalf.connections_held)}, ${fmt(memFull.rss_kib / 1024, 1)} MiB with ${fmt(memFull.connections_held)} (JS heap used ${fmt(memBase.heap_used_kib / 1024, 1)} → ${fmt(memFull.heap_used_kib / 1024, 1)} MiB, external ${fmt(memBase.external_kib / 1024, 1)} → ${fmt(memFull.external_kib / 1024, 1)} MiB); peak under load ${fmt(peakRss / 1024, 1)} MiB`);
     console.log(`  per connection: RSS ${rssPerConn.toFixed(2)} KiB (marginal, 2nd half: ${rssMarginal.toFixed(2)} KiB), of which JS heap ${heapPerConn.toFixed(2)} KiB (marginal ${heapMarginal.toFixed(2)}), external ${externalPerConn.toFixed(2)} KiB; kernel socket buffers are not in RSS`);
-    const split = (g: Record<string, number>) => `V8 heap committed ${g.v8_heap_committed} (young generation ${g.v8_young_generation}, old ${g.v8_old_generation}; JS heap used ${g.js_heap_used}), main malloc arena ${g.main_malloc_arena}, other anonymous ${g.other_anonymous_outside_v8_heap}`;
-    console.log(`  RSS growth per connection, KiB, all: ${split(growthAll)}`);
-    console.log(`                                2nd half: ${split(growthSecondHalf)}`);
+    const split = (g: Record<string, number>) => `RSS ${g.rss} = [heap] (main malloc arena) ${g.main_malloc_arena} + anonymous ${g.anonymous} (V8 heap pages, malloc beyond brk; JS heap used ${g.js_heap_used}) + files`;
+    console.log(`  per connection, KiB, all: ${split(growthAll)}`);
+    console.log(`            2nd half only: ${split(growthSecondHalf)}`);
     console.log(`  idle: edge ${idle0Seconds === null ? '-' : (idle0Seconds / IDLE).toFixed(3)} CPU-s/s with no stream, ${idleSeconds === null ? '-' : (idleSeconds / IDLE).toFixed(3)} with ${fmt(held)} (${IDLE} s each; SSE pings every 15 s; ${idleByThread.slice(0, 4).map((t) => `${t.thread} ${t.cpu_seconds}`).join(', ')})`);
     if (heapDiff) {
       console.log(`  heap snapshots (after a full GC; this run's RSS figures include the snapshots' own growth): live JS heap ${fmt(heapDiff.before_bytes / 2 ** 20, 1)} → ${fmt(heapDiff.full_bytes / 2 ** 20, 1)} MiB = ${fmt(heapDiff.per_connection_bytes)} B per connection; largest per connection:`);
