@@ -294,6 +294,10 @@ export function loadConfig(
     const fromFlag = flags.get(spec.flag);
     const raw = fromFlag ?? env[spec.env];
     if (raw === undefined) continue;
+    // For a setting that is off by default, an empty value (`HERALD_TOKEN_SECRET=` in a compose
+    // file) means unset; elsewhere it is an invalid value like any other.
+    const def: unknown = DEFAULTS[spec.key];
+    if (raw === '' && (def === '' || (Array.isArray(def) && def.length === 0))) continue;
     const value = spec.parse(raw);
     if (value === undefined) {
       const source = fromFlag !== undefined ? spec.flag : spec.env;
@@ -302,10 +306,12 @@ export function loadConfig(
     }
     out[spec.key] = value;
   }
-  if ((out.publisherKeys as string[]).length > 0 && out.tokenSecret === '') {
+  // Auth needs both settings; only say one is missing when neither was rejected above.
+  const authSettingRejected = problems.some((p) => p.includes('HERALD_PUBLISHER_KEYS') || p.includes('HERALD_TOKEN_SECRET'));
+  if (!authSettingRejected && (out.publisherKeys as string[]).length > 0 && out.tokenSecret === '') {
     problems.push('HERALD_PUBLISHER_KEYS is set but HERALD_TOKEN_SECRET is not: set HERALD_TOKEN_SECRET (or --token-secret) to a secret of at least 32 characters, used to sign user tokens.');
   }
-  if ((out.publisherKeys as string[]).length === 0 && out.tokenSecret !== '') {
+  if (!authSettingRejected && (out.publisherKeys as string[]).length === 0 && out.tokenSecret !== '') {
     problems.push('HERALD_TOKEN_SECRET is set but HERALD_PUBLISHER_KEYS is not: auth needs both; set HERALD_PUBLISHER_KEYS (or --publisher-keys), or unset HERALD_TOKEN_SECRET to run without auth.');
   }
   if (problems.length > 0) {

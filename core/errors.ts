@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   HERALD_EDGE_PHONE_INVALID: { status: 400, retriable: false, summary: 'PUT /users/{user_id}/channels: phone is not an E.164 number (+ and 7-15 digits, e.g. +14155550123).' },
   HERALD_EDGE_PUSH_SUBSCRIPTION_INVALID: { status: 400, retriable: false, summary: 'PUT /users/{user_id}/channels: push is not a list of at most 10 Web Push subscriptions ({endpoint: https URL, keys: {p256dh, auth}}).' },
   HERALD_EDGE_PREFERENCES_INVALID: { status: 400, retriable: false, summary: 'PUT /users/{user_id}/preferences: a switch is not true/false, a key is unknown, a topic_id is invalid, or more than 1,000 topics.' },
+  HERALD_EDGE_ORIGIN_NOT_ALLOWED: { status: 403, retriable: false, summary: 'A browser origin not in HERALD_CORS_ORIGINS (CORS preflight, or a cross-origin WebSocket).' },
   HERALD_EDGE_UNAVAILABLE: { status: 503, retriable: true, summary: 'The edge (or router) cannot serve the request now: starting, draining, or no edge owns the user\'s partition during a rebalance; retry after Retry-After.' },
   HERALD_EDGE_INTERNAL: { status: 500, retriable: true, summary: 'An unexpected error inside the edge; the request may be retried.' },
   HERALD_EDGE_UPSTREAM_FAILED: { status: 502, retriable: true, summary: 'herald router: the owning edge failed after the request was sent to it, so it may or may not have taken effect; retry (publish with the same Idempotency-Key).' },

@@ -98,15 +98,19 @@ export async function startEdgeServer(deps: EdgeDeps, host: string, port: number
   const log = deps.logger.child({ module: 'edge' });
   // GET /ws: WebSocket upgrades on this same server, same locate rule as GET /stream.
   const auth = deps.auth;
+  const cors = new CorsPolicy(deps.corsOrigins ?? []);
   const websockets = websocketEndpoint({
     registry: deps.registry,
     inbox: deps.inbox,
     logger: deps.logger,
     retryMs: 1000,
     locate: deps.locateStream,
-    ...(auth?.enabled ? { authorizeUser: (req: http.IncomingMessage, url: URL, userId: string) => auth.requireUser(req, url, userId) } : {}),
+    // Browsers apply no CORS to WebSockets: refuse other origins here, then check the user.
+    authorizeUser: async (req: http.IncomingMessage, url: URL, userId: string) => {
+      if (!cors.allowsWebSocket(req)) throw new HeraldError('HERALD_EDGE_ORIGIN_NOT_ALLOWED', `Origin ${req.headers.origin ?? ''} may not open WebSockets here: add it to HERALD_CORS_ORIGINS.`);
+      if (auth?.enabled) await auth.requireUser(req, url, userId);
+    },
   });
-  const cors = new CorsPolicy(deps.corsOrigins ?? []);
   const server = http.createServer((req, res) => {
     const started = process.hrtime.bigint();
     let label = 'unmatched';

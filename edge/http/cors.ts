@@ -6,6 +6,8 @@
  * enough to own: the `cors` package is Express middleware and unmaintained since 2018.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HeraldError } from '../../core/errors.ts';
+import { sendError } from './json.ts';
 
 const ALLOW_METHODS = 'GET, POST, DELETE, OPTIONS';
 const ALLOW_HEADERS = 'authorization, content-type, idempotency-key, last-event-id';
@@ -21,6 +23,21 @@ export class CorsPolicy {
   constructor(origins: readonly string[]) {
     this.#any = origins.includes('*');
     this.#origins = new Set(origins.filter((o) => o !== '*'));
+  }
+
+  /**
+   * Whether a request with this `Origin` may open a WebSocket (browsers apply no CORS to
+   * WebSockets, so the edge checks it): no Origin (not a browser), the same origin as the
+   * request's Host, or an allowed origin.
+   */
+  allowsWebSocket(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (origin === undefined || this.#any || this.#origins.has(origin)) return true;
+    try {
+      return new URL(origin).host === req.headers.host;
+    } catch {
+      return false;
+    }
   }
 
   /** Whether any origin is allowed at all (no CORS headers otherwise). */
@@ -39,8 +56,7 @@ export class CorsPolicy {
     res.setHeader('vary', 'Origin');
     if (!this.#any && !this.#origins.has(origin)) {
       if (preflight) {
-        res.writeHead(403, { 'content-length': '0' });
-        res.end();
+        sendError(res, new HeraldError('HERALD_EDGE_ORIGIN_NOT_ALLOWED', `Origin ${origin} is not allowed: add it to HERALD_CORS_ORIGINS.`));
         return true;
       }
       return false;

@@ -24,7 +24,8 @@ const MAX_LAST_EVENT_ID = 128;
 export function parseLastEventId(raw: string | null | undefined, name: string): string {
   const value = raw ?? '';
   if (value.length > MAX_LAST_EVENT_ID) throw new HeraldError('HERALD_EDGE_QUERY_INVALID', `${name} must be a notification id.`);
-  return value;
+  // Notification ids are lower-case UUIDs; UUIDs compare case-insensitively (RFC 9562 §4).
+  return value.toLowerCase();
 }
 
 /**

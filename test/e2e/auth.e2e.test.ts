@@ -116,6 +116,14 @@ describe('auth on (HERALD_PUBLISHER_KEYS + HERALD_TOKEN_SECRET)', () => {
         ws.on('error', () => {});
       });
     expect(await refused('')).toBe(401);
+    // A page on another origin may not open it even with the token (browsers send Origin).
+    const fromEvil = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${wsUrl}/ws?user_id=dee&token=${encodeURIComponent(token)}`, { origin: 'https://evil.example.com' });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => {});
+    });
+    expect(fromEvil).toBe(403);
     expect(await refused(`&token=${encodeURIComponent((await mintUserToken(SECRET, 'mallory', 60)).token)}`)).toBe(403);
     const ws = new WebSocket(`${wsUrl}/ws?user_id=dee&token=${encodeURIComponent(token)}`);
     const got: string[] = [];
@@ -172,6 +180,13 @@ describe('auth off (no keys: the embedded default)', () => {
 });
 
 describe('auth settings', () => {
+  it('name only the invalid setting, and treat an empty value as unset', async () => {
+    const bad = await startInProcess({ HERALD_PUBLISHER_KEYS: KEY, HERALD_TOKEN_SECRET: 'tooshort' }).catch((e: { message: string }) => e);
+    expect((bad as { message: string }).message).toContain('HERALD_TOKEN_SECRET="tooshort" is invalid');
+    expect((bad as { message: string }).message).not.toContain('is set but');
+    const { app } = await startInProcess({ HERALD_PUBLISHER_KEYS: '', HERALD_TOKEN_SECRET: '' });
+    await app.close();
+  });
   it('refuse to start with keys but no secret, or a short key', async () => {
     await expect(startInProcess({ HERALD_PUBLISHER_KEYS: KEY })).rejects.toMatchObject({ code: 'HERALD_CONFIG_INVALID', message: expect.stringContaining('HERALD_TOKEN_SECRET') });
     await expect(startInProcess({ HERALD_PUBLISHER_KEYS: 'short', HERALD_TOKEN_SECRET: SECRET })).rejects.toMatchObject({ code: 'HERALD_CONFIG_INVALID', message: expect.stringContaining('HERALD_PUBLISHER_KEYS') });

@@ -46,6 +46,18 @@ describe('SSE stream', () => {
     }
   });
 
+  it('resumes after a Last-Event-ID written in upper case exactly like the canonical id (UUIDs are case-insensitive)', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await api(url, 'POST', '/publish', { topic_id: 'alerts', message: `case ${i}` })).body.id);
+    await waitFor(async () => (await api(url, 'GET', '/notifications?user_id=dana&limit=1000')).body.notifications.some((n: { id: string }) => n.id === ids[2]), 10_000, 'the 3 notifications');
+    const resumed = openStream(url, 'dana', ids[0]!.toUpperCase());
+    await resumed.opened;
+    await waitFor(() => resumed.events.length >= 2, 10_000, 'the replay');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(resumed.ids()).toEqual(ids.slice(1));
+    resumed.close();
+  });
+
   it('resumes from an unknown Last-Event-ID by its time, without dropping later notifications', async () => {
     const first = (await api(url, 'POST', '/publish', { topic_id: 'alerts', message: 'before' })).body;
     await new Promise((r) => setTimeout(r, 5));

@@ -47,6 +47,7 @@ describe('CORS policy', () => {
     expect(r.headers.get('access-control-allow-origin')).toBeNull();
     const p = await fetch(`${listed.url}/publish`, { method: 'OPTIONS', headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' } });
     expect(p.status).toBe(403);
+    expect(((await p.json()) as { error: { code: string } }).error.code).toBe('HERALD_EDGE_ORIGIN_NOT_ALLOWED');
   });
 
   it('* allows any origin; an empty list adds nothing and routes preflights like any request', async () => {
@@ -64,5 +65,20 @@ describe('redactUrl (logs never carry user tokens)', () => {
     expect(redactUrl('/ws?token=abc&user_id=a&token=def')).toBe('/ws?token=***&user_id=a&token=***');
     expect(redactUrl('/notifications?user_id=a')).toBe('/notifications?user_id=a');
     expect(redactUrl(undefined)).toBeUndefined();
+  });
+});
+
+describe('WebSocket origins (no CORS in browsers for WebSockets)', () => {
+  const req = (origin: string | undefined, host = 'edge.example.com:8080') => ({ headers: { ...(origin === undefined ? {} : { origin }), host } }) as unknown as import('node:http').IncomingMessage;
+  it('allows non-browsers, the same origin and listed origins; refuses the rest', () => {
+    const listed = new CorsPolicy(['https://app.example.com']);
+    expect(listed.allowsWebSocket(req(undefined))).toBe(true);
+    expect(listed.allowsWebSocket(req('https://edge.example.com:8080'))).toBe(true);
+    expect(listed.allowsWebSocket(req('https://app.example.com'))).toBe(true);
+    expect(listed.allowsWebSocket(req('https://evil.example.com'))).toBe(false);
+    expect(listed.allowsWebSocket(req('not a url'))).toBe(false);
+    // No origins configured: same origin only (protects an auth-off edge from any web page).
+    expect(new CorsPolicy([]).allowsWebSocket(req('https://evil.example.com'))).toBe(false);
+    expect(new CorsPolicy(['*']).allowsWebSocket(req('https://evil.example.com'))).toBe(true);
   });
 });
