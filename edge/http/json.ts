@@ -5,6 +5,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeraldError, isHeraldError } from '../../core/errors.ts';
 
+/** Decodes request bodies; throws on bytes that are not UTF-8. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
 /** Sends `body` as JSON with `status`. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -58,7 +61,13 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
     }
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks, size).toString('utf8');
+  let text: string;
+  try {
+    // JSON on the wire is UTF-8 (RFC 8259 §8.1): refuse other bytes instead of replacing them.
+    text = strictUtf8.decode(Buffer.concat(chunks, size));
+  } catch (err) {
+    throw new HeraldError('HERALD_EDGE_BODY_INVALID_JSON', 'The request body is not UTF-8: send JSON encoded as UTF-8 (RFC 8259).', { cause: err });
+  }
   if (text.trim() === '') throw new HeraldError('HERALD_EDGE_BODY_INVALID_JSON', 'The request body is empty; send a JSON object.');
   try {
     return JSON.parse(text) as unknown;

@@ -20,6 +20,7 @@ describe('bad input', () => {
   const cases: { name: string; method: string; path: string; body?: unknown; headers?: Record<string, string>; status: number; code: string }[] = [
     { name: 'malformed JSON', method: 'POST', path: '/publish', body: '{"topic_id": "t1", "message": ', status: 400, code: 'HERALD_EDGE_BODY_INVALID_JSON' },
     { name: 'empty body', method: 'POST', path: '/subscribe', body: '', status: 400, code: 'HERALD_EDGE_BODY_INVALID_JSON' },
+    { name: 'body not UTF-8 (Latin-1 é)', method: 'POST', path: '/publish', body: Buffer.from('{"topic_id":"t1","message":"caf\xe9"}', 'latin1'), status: 400, code: 'HERALD_EDGE_BODY_INVALID_JSON' },
     { name: 'body not an object', method: 'POST', path: '/publish', body: '[1,2]', status: 400, code: 'HERALD_EDGE_BODY_INVALID' },
     { name: 'message of wrong type', method: 'POST', path: '/publish', body: { topic_id: 't1', message: 42 }, status: 400, code: 'HERALD_EDGE_BODY_INVALID' },
     { name: 'message array', method: 'POST', path: '/publish', body: { topic_id: 't1', message: [1] }, status: 400, code: 'HERALD_EDGE_BODY_INVALID' },
