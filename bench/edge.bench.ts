@@ -551,6 +551,7 @@ async function main(): Promise<void> {
       cleanup = c;
     }
     fs.rmSync(tmp, { recursive: true, force: true });
+    if (dep?.heapDir) fs.rmSync(dep.heapDir, { recursive: true, force: true }); // the snapshots were summarised and removed
   };
   process.once('SIGINT', () => {
     interrupted = true;
