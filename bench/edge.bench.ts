@@ -507,6 +507,10 @@ function codeVersion(): { commit: string; uncommitted: string[] } {
   }
 }
 
+/** Where the edge writes every delivered notification (the inbox) before streaming it. */
+const inboxOf = (profile: 'kafka' | 'embedded') =>
+  profile === 'kafka' ? 'SQLite in HERALD_SHARED_STORE_DIR (2 shards, writer threads in the edge process)' : 'SQLite in the data dir (2 shards, writer threads in the process)';
+
 // ── main ───────────────────────────────────────────────────────────────────────────────────
 
 async function main(): Promise<void> {
@@ -566,7 +570,7 @@ async function main(): Promise<void> {
     const edgePid = edge.child.pid!;
     const edgeLimit = openFilesLimit(edgePid);
     const edgeFds = openFds(edgePid) ?? 0;
-    console.log(`# ${dep.profile === 'kafka' ? `kafka profile: herald job (pid ${dep.job!.child.pid}) + herald edge (pid ${edgePid}) at ${edge.url}, topics ${RUN}.*` : `embedded: herald start (pid ${edgePid}) at ${edge.url}`}; inbox: SQLite (shared store, 2 shards, writer threads in the edge process); edge open-files limit ${edgeLimit}, ${edgeFds} open`);
+    console.log(`# ${dep.profile === 'kafka' ? `kafka profile: herald job (pid ${dep.job!.child.pid}) + herald edge (pid ${edgePid}) at ${edge.url}, topics ${RUN}.*` : `embedded: herald start (pid ${edgePid}) at ${edge.url}`}; inbox: ${inboxOf(dep.profile)}; edge open-files limit ${edgeLimit}, ${edgeFds} open`);
     if (edgeLimit !== null && N + edgeFds + 50 > edgeLimit) throw new Error(`the edge holds ${edgeFds} descriptors already; ${N} streams would pass its open-files limit ${edgeLimit}`);
 
     // Subscriptions.
@@ -739,7 +743,7 @@ async function main(): Promise<void> {
         profile: dep.profile,
         fallback_reason: whyNotKafka,
         edge_cpu_includes: dep.profile === 'kafka' ? (publishMode === 'log' ? 'edge stage (inbox + SSE), HTTP, pings' : 'edge stage (inbox + SSE), HTTP, pings, POST /publish') : 'everything (job, fan-out, edge, publish API)',
-        inbox: 'SQLite shared store (2 shards, writer threads in the edge process)',
+        inbox: inboxOf(dep.profile),
         publish: publishMode === 'log' ? 'appended to the publish log by the benchmark process' : 'POST /publish on the edge',
         open_files_limit: { shell: limitSelf, edge: edgeLimit },
         ephemeral_ports: portRange,
