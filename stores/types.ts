@@ -286,3 +286,40 @@ export interface UserChannelStore {
   removePushSubscription(userId: string, endpoint: string): Promise<{ removed: boolean }>;
   close(): Promise<void>;
 }
+
+/** Where one (notification, user, channel) send stands. */
+export type DeliveryState = 'pending' | 'sent' | 'retrying' | 'failed' | 'gone' | 'skipped';
+
+/** The delivery status of one send, keyed by `<notification id>:<user_id>:<channel>`. */
+export interface DeliveryStatus {
+  key: string;
+  notification_id: string;
+  user_id: string;
+  channel: 'email' | 'sms' | 'push';
+  state: DeliveryState;
+  /** Provider attempts made so far. */
+  attempts: number;
+  /** The provider's message id once sent. */
+  provider_id?: string;
+  /** Last failure (retrying, failed, gone) or why it was skipped. */
+  last_error?: string;
+  /** Last change, ms since the epoch. */
+  updated_at: number;
+}
+
+/**
+ * Per-channel delivery status (GET /notifications/{id}/deliveries) and the exact record that
+ * makes channel sends happen once: a worker sends only what is not `sent`, `failed`, `gone` or
+ * `skipped` yet, and records the outcome before committing its offsets.
+ */
+export interface DeliveryStatusStore {
+  /** Statuses of many keys in one round trip; absent keys are not in the map. */
+  statusOf(keys: readonly string[]): Promise<Map<string, DeliveryStatus>>;
+  /** Writes statuses (upsert by key); a final state (sent, failed, gone, skipped) is never overwritten by a non-final one. */
+  record(statuses: readonly DeliveryStatus[]): Promise<void>;
+  /** Every channel status of one notification for one user, by channel. */
+  deliveriesOf(notificationId: string, userId: string): Promise<DeliveryStatus[]>;
+  /** Deletes statuses last changed before `beforeMs`. Returns how many. */
+  purge(beforeMs: number): Promise<number>;
+  close(): Promise<void>;
+}
