@@ -42,7 +42,6 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,6 +61,7 @@ import { brokerPid, CpuMeter, MachineCpuMeter, scrapeAll, sum, type Sample } fro
 import { cpuSplit, memoryMap, memoryStatus, openFds, openFilesLimit, threadCpu, threadCpuDelta } from './lib/proc-status.ts';
 import { ProgressBar } from './lib/progress.ts';
 import { printEnvironment, target, writeResult } from './lib/report.ts';
+import { jsonPoster, pool } from './lib/http-client.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -206,28 +206,7 @@ async function deploy(tmp: string, embedded: boolean): Promise<Deployment> {
 
 // ── HTTP helpers ───────────────────────────────────────────────────────────────────────────
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-
-function post(base: string, route: string, body: unknown): Promise<void> {
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(base + route, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => ((res.statusCode ?? 0) >= 300 ? reject(new Error(`POST ${route} → ${res.statusCode} ${text}`)) : resolve()));
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-async function pool(count: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
-    while (next < count) await fn(next++);
-  }));
-}
+const { post } = jsonPoster(64);
 
 // ── measurements of the edge process ───────────────────────────────────────────────────────
 

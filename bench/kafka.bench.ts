@@ -34,7 +34,6 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +45,7 @@ import { ProgressBar } from './lib/progress.ts';
 import { percentile, printEnvironment, writeResult } from './lib/report.ts';
 import { SseListener } from './lib/sse-listener.ts';
 import { seededRandom as prng } from './lib/prng.ts';
+import { jsonPoster, pool } from './lib/http-client.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -150,32 +150,7 @@ async function ceiling(broker: number | null): Promise<CeilingResult> {
 
 // ── 2. Herald ──────────────────────────────────────────────────────────────────────────────
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-
-/** POSTs JSON; resolves with the status (non-2xx throws). */
-function post(base: string, route: string, body: unknown): Promise<void> {
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(base + route, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => ((res.statusCode ?? 0) >= 300 ? reject(new Error(`POST ${route} → ${res.statusCode} ${text}`)) : resolve()));
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-/** Runs `fn` over `count` items with at most `concurrency` in flight; none starts after `until` (performance clock). */
-async function pool(count: number, concurrency: number, fn: (i: number) => Promise<void>, until = Infinity): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, count) }, async () => {
-      while (next < count && performance.now() < until) await fn(next++);
-    }),
-  );
-}
+const { post } = jsonPoster(64);
 
 /**
  * The isolated copy of the shipped topology: log topics and groups named `<RUN>.<name>`; with
@@ -251,7 +226,7 @@ async function publishAtRate(base: string, chosen: number[], rate: number, bytes
       failed++;
     }
     if (++done % 200 === 0) onProgress(done);
-  }, t0 + (chosen.length / rate) * 1000);
+  }, { until: t0 + (chosen.length / rate) * 1000 });
   onProgress(done);
   return { accepted, failed, late, issued: done, seconds: (performance.now() - t0) / 1000, latencyMs };
 }

@@ -20,11 +20,11 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
-import http from 'node:http';
 import { heraldTarget, scrapeMetric } from './lib/herald-target.ts';
 import { ProgressBar } from './lib/progress.ts';
 import { percentile, printEnvironment, target, writeResult } from './lib/report.ts';
 import { SseListener } from './lib/sse-listener.ts';
+import { jsonPoster, pool } from './lib/http-client.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -53,39 +53,7 @@ const num = (name: keyof typeof opts): number => {
   return v;
 };
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: num('concurrency') });
-
-/** POSTs JSON over a keep-alive connection and parses the JSON answer; non-2xx throws. */
-function post(base: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<any> {
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(base + path, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        if ((res.statusCode ?? 0) >= 300) reject(new Error(`POST ${path} → ${res.statusCode} ${text}`));
-        else resolve(JSON.parse(text));
-      });
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-/** Runs `fn` over `count` items with at most `concurrency` in flight. */
-async function pool(count: number, concurrency: number, fn: (i: number) => Promise<void>, onDone?: (done: number) => void): Promise<void> {
-  let next = 0;
-  let done = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, count) }, async () => {
-      while (next < count) {
-        await fn(next++);
-        onDone?.(++done);
-      }
-    }),
-  );
-}
+const { post } = jsonPoster(num('concurrency'));
 
 /** A message of about `bytes` bytes (JSON) carrying the send time for latency. */
 function message(bytes: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -160,7 +128,7 @@ async function synthetic(base: string): Promise<Record<string, unknown>> {
   await pool(pairs.length, concurrency, async (i) => {
     const [t, u] = pairs[i]!;
     await post(base, '/subscribe', { topic_id: `topic-${t}`, user_id: `user-${u}` });
-  }, (d) => d % 500 === 0 && bar.update(d, 'subscriptions'));
+  }, { onDone: (d) => d % 500 === 0 && bar.update(d, 'subscriptions') });
   bar.update(pairs.length, 'subscriptions');
   bar.done();
   const fanoutOf = subscribers.map((us) => new Set(us).size);
@@ -205,7 +173,7 @@ async function synthetic(base: string): Promise<Record<string, unknown>> {
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     await post(base, '/publish', { topic_id: `topic-${expected2[i]}`, message: message(bytes) });
-  }, (d) => d % 100 === 0 && bar.update(d, 'publishes'));
+  }, { onDone: (d) => d % 100 === 0 && bar.update(d, 'publishes') });
   bar.done();
   await waitForDeliveries(base, base2, expected2.reduce((a, t) => a + fanoutOf[t]!, 0), new ProgressBar('drain', 1), 5_000);
   const peakRss = await rss.stop();
@@ -295,7 +263,7 @@ async function replay(base: string, file: string): Promise<Record<string, unknow
       subscribed.add(sub);
       await post(base, '/subscribe', { topic_id: topic, user_id: e.actor_id });
     }
-  }, (d) => d % 200 === 0 && bar.update(d, 'events'));
+  }, { onDone: (d) => d % 200 === 0 && bar.update(d, 'events') });
   bar.update(events.length, 'events');
   bar.done();
   const { delivered, endedAt } = await waitForDeliveries(base, baseline, expected, new ProgressBar('drain', expected), 5_000);
