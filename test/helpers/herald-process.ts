@@ -5,6 +5,7 @@
 import { childEnv } from './services.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './herald.ts';
 
@@ -97,4 +98,15 @@ export async function spawnHeraldRole(o: SpawnRoleOptions): Promise<HeraldRolePr
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Copies the child processes' log files of a failed test out of its temporary directory (which
+ * the test removes) and says where they are. Nothing happens when `logDir` does not exist.
+ */
+export function keepLogs(logDir: string, testName: string): void {
+  if (!fs.existsSync(logDir)) return;
+  const keep = fs.mkdtempSync(path.join(os.tmpdir(), `herald-${testName}-logs-`));
+  for (const f of fs.readdirSync(logDir)) fs.copyFileSync(path.join(logDir, f), path.join(keep, f));
+  console.log(`${testName} failed: child logs kept in ${keep}`);
 }

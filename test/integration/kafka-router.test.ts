@@ -15,7 +15,6 @@
  * Children log to files in the run's temporary directory; a failing run keeps them (path printed).
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { partitionFor } from '../../log/murmur2.ts';
@@ -24,8 +23,8 @@ import { connectRedis, redisReady } from '../../stores/redis/client.ts';
 import { RedisOwnershipStore } from '../../stores/redis/ownership-store.ts';
 import { loadTopology } from '../../topology/index.ts';
 import { freePort, tempDir } from '../helpers/herald.ts';
-import { spawnHeraldRole, type HeraldRoleProcess } from '../helpers/herald-process.ts';
-import { api, fetchAll } from '../helpers/http.ts';
+import { keepLogs, spawnHeraldRole, type HeraldRoleProcess } from '../helpers/herald-process.ts';
+import { api, fetchAll, waitFor } from '../helpers/http.ts';
 import { ResilientStream } from '../helpers/resilient-sse.ts';
 import { ResilientWs } from '../helpers/resilient-ws.ts';
 import { kafkaProfileEnv, redisUrl, uniqueName } from '../helpers/services.ts';
@@ -38,14 +37,8 @@ const PUBLISHES_DURING = 12;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Polls `check` every 250 ms until it returns true; throws naming `what` after `timeoutMs`. */
-async function until(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
-    await sleep(250);
-  }
-}
+/** Polls `check` every 250 ms (the checks are HTTP and Redis round trips); throws naming `what` after `timeoutMs`. */
+const until = (what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> => waitFor(check, timeoutMs, what, 250);
 
 /** A sample of a Prometheus text: the value of the line `name{labels}` (0 when absent). */
 function sample(text: string, name: string, labels: string): number {
@@ -66,11 +59,7 @@ describe('herald router in front of two edges (kafka profile, Redis ownership)',
     await Promise.all([...streams, ...sockets].map((s) => s.close()));
     await Promise.all(procs.map((p) => p.stop(15_000)));
     redis.disconnect();
-    if (!passed && fs.existsSync(logDir)) {
-      const keep = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-kafka-router-logs-'));
-      for (const f of fs.readdirSync(logDir)) fs.copyFileSync(path.join(logDir, f), path.join(keep, f));
-      console.log(`kafka-router failed: child logs kept in ${keep}`);
-    }
+    if (!passed) keepLogs(logDir, 'kafka-router');
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
