@@ -134,6 +134,39 @@ function onConnected(upReq: http.ClientRequest, timeoutMs: number, begin: () => 
 }
 
 /**
+ * The once-only outcome of one forward: the first `settle` resolves, later ones are ignored;
+ * the client going away first destroys the upstream request and settles `aborted`.
+ */
+function settleOnce(client: Duplex | http.ServerResponse, upReq: http.ClientRequest, resolve: (outcome: ForwardOutcome) => void): { settle(outcome: ForwardOutcome): void; readonly settled: boolean } {
+  let settled = false;
+  const settle = (outcome: ForwardOutcome) => {
+    if (settled) return;
+    settled = true;
+    client.off('close', onClientGone);
+    resolve(outcome);
+  };
+  const onClientGone = () => {
+    upReq.destroy();
+    settle({ kind: 'aborted' });
+  };
+  client.once('close', onClientGone);
+  return {
+    settle,
+    get settled() {
+      return settled;
+    },
+  };
+}
+
+/** With `interceptRedirects`, settles an edge's 307/308 as `redirected` (body drained). @returns whether it did */
+function interceptedRedirect(upRes: http.IncomingMessage, status: number, o: ForwardOptions, settle: (outcome: ForwardOutcome) => void): boolean {
+  if (!o.interceptRedirects || (status !== 307 && status !== 308)) return false;
+  upRes.resume();
+  settle({ kind: 'redirected', location: upRes.headers.location ?? null });
+  return true;
+}
+
+/**
  * Forwards `req` to `edge` and relays the answer to `res` (see the module comment).
  * Never rejects; see {@link ForwardOutcome} for what the caller may still do with `res`.
  * @param edge the edge's origin, e.g. `http://10.0.0.5:8080`
@@ -141,19 +174,8 @@ function onConnected(upReq: http.ClientRequest, timeoutMs: number, begin: () => 
 export function forwardRequest(req: http.IncomingMessage, res: http.ServerResponse, edge: string, o: ForwardOptions): Promise<ForwardOutcome> {
   if (res.destroyed) return Promise.resolve({ kind: 'aborted' }); // the client left while the edge was resolved
   return new Promise<ForwardOutcome>((resolve) => {
-    let settled = false;
-    const settle = (outcome: ForwardOutcome) => {
-      if (settled) return;
-      settled = true;
-      res.off('close', onClientGone);
-      resolve(outcome);
-    };
     const upReq = openUpstream(req, edge, o, false);
-    const onClientGone = () => {
-      upReq.destroy();
-      settle({ kind: 'aborted' });
-    };
-    res.once('close', onClientGone);
+    const once = settleOnce(res, upReq, resolve);
     const withBody = hasBody(req);
     const connected = onConnected(upReq, o.connectTimeoutMs, () => {
       if (withBody) req.pipe(upReq);
@@ -161,18 +183,14 @@ export function forwardRequest(req: http.IncomingMessage, res: http.ServerRespon
     });
     upReq.on('error', (error) => {
       if (withBody) req.unpipe(upReq);
-      if (settled) return; // relaying: the response pipeline ends the client's side
-      settle(connected() ? { kind: 'failed', error } : { kind: 'unreachable', error });
+      // Once relaying, the response pipeline ends the client's side.
+      once.settle(connected() ? { kind: 'failed', error } : { kind: 'unreachable', error });
     });
     upReq.once('response', (upRes) => {
-      if (settled) return void upRes.destroy();
+      if (once.settled) return void upRes.destroy();
       const status = upRes.statusCode ?? 502;
-      if (o.interceptRedirects && (status === 307 || status === 308)) {
-        upRes.resume();
-        settle({ kind: 'redirected', location: upRes.headers.location ?? null });
-        return;
-      }
-      settle({ kind: 'relayed', status, upstream: upRes });
+      if (interceptedRedirect(upRes, status, o, once.settle)) return;
+      once.settle({ kind: 'relayed', status, upstream: upRes });
       res.writeHead(status, upRes.statusMessage, endToEnd(upRes.headers));
       res.flushHeaders(); // an SSE stream's headers go out before its first event
       // No timeouts: a stream lasts as long as the edge or the client keeps it. Either side
@@ -223,26 +241,13 @@ export function rejectUpgrade(socket: Duplex, err: HeraldError, headers: Record<
 export function forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, edge: string, o: ForwardOptions): Promise<ForwardOutcome> {
   if (socket.destroyed) return Promise.resolve({ kind: 'aborted' });
   return new Promise<ForwardOutcome>((resolve) => {
-    let settled = false;
-    const settle = (outcome: ForwardOutcome) => {
-      if (settled) return;
-      settled = true;
-      socket.off('close', onClientGone);
-      resolve(outcome);
-    };
     const upReq = openUpstream(req, edge, o, true);
-    const onClientGone = () => {
-      upReq.destroy();
-      settle({ kind: 'aborted' });
-    };
-    socket.once('close', onClientGone);
+    const once = settleOnce(socket, upReq, resolve);
     const connected = onConnected(upReq, o.connectTimeoutMs, () => upReq.end());
-    upReq.on('error', (error) => {
-      if (!settled) settle(connected() ? { kind: 'failed', error } : { kind: 'unreachable', error });
-    });
+    upReq.on('error', (error) => once.settle(connected() ? { kind: 'failed', error } : { kind: 'unreachable', error }));
     upReq.once('upgrade', (upRes, upSocket, upHead) => {
-      if (settled) return void upSocket.destroy();
-      settle({ kind: 'relayed', status: 101, upstream: upSocket });
+      if (once.settled) return void upSocket.destroy();
+      once.settle({ kind: 'relayed', status: 101, upstream: upSocket });
       socket.write(rawHead(101, upRes.statusMessage ?? 'Switching Protocols', pairs(upRes.rawHeaders)));
       if (upHead.length > 0) socket.write(upHead);
       if (head.length > 0) upSocket.write(head);
@@ -258,14 +263,10 @@ export function forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: 
       socket.pipe(upSocket);
     });
     upReq.once('response', (upRes) => {
-      if (settled) return void upRes.destroy();
+      if (once.settled) return void upRes.destroy();
       const status = upRes.statusCode ?? 502;
-      if (o.interceptRedirects && (status === 307 || status === 308)) {
-        upRes.resume();
-        settle({ kind: 'redirected', location: upRes.headers.location ?? null });
-        return;
-      }
-      settle({ kind: 'relayed', status, upstream: upRes });
+      if (interceptedRedirect(upRes, status, o, once.settle)) return;
+      once.settle({ kind: 'relayed', status, upstream: upRes });
       // The body is relayed decoded and framed by the closing of the connection.
       const headers = Object.entries(endToEnd(upRes.headers, ['content-length'])).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x] as [string, string]) : [[k, String(v)] as [string, string]]));
       socket.write(rawHead(status, upRes.statusMessage ?? '', [...headers, ['connection', 'close']]));
