@@ -23,6 +23,58 @@ export interface Notification {
  */
 export interface PublishRecord extends Notification {
   idempotency_key: string | null;
+  /**
+   * What the publish asks of the channels besides in-app (email, SMS, push). Absent on an
+   * in-app-only publish, so such records are byte-for-byte what they were before channels.
+   */
+  delivery?: PublishDelivery;
+}
+
+/** The channels Herald delivers to besides its own streams (inbox, SSE, WebSocket). */
+export type ChannelName = 'email' | 'sms' | 'push';
+
+/** Every {@link ChannelName}, in a stable order. */
+export const CHANNEL_NAMES: readonly ChannelName[] = ['email', 'sms', 'push'];
+
+/** Email content: plain text always; `html` optional (already rendered and escaped). */
+export interface EmailContent {
+  subject: string;
+  text: string;
+  html?: string;
+}
+
+/** SMS content. */
+export interface SmsContent {
+  text: string;
+}
+
+/** Web Push content (what the service worker shows). */
+export interface PushContent {
+  title: string;
+  body: string;
+  /** Opened when the user clicks the notification. */
+  url?: string;
+}
+
+/** Content per channel, from the publish itself or rendered from a stored template. */
+export interface ChannelContent {
+  email?: EmailContent;
+  sms?: SmsContent;
+  push?: PushContent;
+}
+
+/**
+ * The channel part of a publish record: the channels asked for, whether the notification is
+ * critical (the publish or its topic; preferences cannot mute it), and the content, already
+ * rendered at publish time (from the publish's `content`, or its `template_id` + `data`). A
+ * channel without content gets a default built from the message (sinks/channels/content.ts).
+ */
+export interface PublishDelivery {
+  channels: ChannelName[];
+  critical: boolean;
+  content: ChannelContent;
+  /** The stored template the content was rendered from, or null. */
+  template_id: string | null;
 }
 
 /**

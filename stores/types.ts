@@ -5,7 +5,7 @@
  * Failures reject with a HeraldError `HERALD_STORE_FAILED` (retriable) carrying the driver error
  * as `cause`.
  */
-import type { Notification } from '../core/types.ts';
+import type { ChannelContent, ChannelName, Notification } from '../core/types.ts';
 import type { UserHashRange } from '../core/user-hash.ts';
 import type { PushSubscriptionJson } from '../sinks/channels/types.ts';
 
@@ -295,7 +295,7 @@ export interface DeliveryStatus {
   key: string;
   notification_id: string;
   user_id: string;
-  channel: 'email' | 'sms' | 'push';
+  channel: ChannelName;
   state: DeliveryState;
   /** Provider attempts made so far. */
   attempts: number;
@@ -321,5 +321,40 @@ export interface DeliveryStatusStore {
   deliveriesOf(notificationId: string, userId: string): Promise<DeliveryStatus[]>;
   /** Deletes statuses last changed before `beforeMs`. Returns how many. */
   purge(beforeMs: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * A stored notification template (PUT /templates/{template_id}): per-channel content written in
+ * Handlebars syntax, rendered at publish time with the publish's `data` (sinks/channels/templates).
+ */
+export interface NotificationTemplate {
+  template_id: string;
+  content: ChannelContent;
+  /** Last change, ms since the epoch. */
+  updated_at: number;
+}
+
+/** Per-topic settings (PUT /topics/{topic_id}/settings). */
+export interface TopicSettings {
+  /** Every publish on the topic is critical: user preferences cannot mute it. */
+  critical: boolean;
+}
+
+/**
+ * Templates and per-topic settings: small, read at publish time by the edge, written by
+ * publishers. One store for the deployment (SQLite `templates.db`, or the first MySQL shard).
+ */
+export interface TemplateStore {
+  /** Creates or replaces a template. @returns it as stored */
+  putTemplate(template: NotificationTemplate): Promise<NotificationTemplate>;
+  /** The template, or null when there is none with that id. */
+  getTemplate(templateId: string): Promise<NotificationTemplate | null>;
+  /** Deletes a template. @returns whether it existed */
+  deleteTemplate(templateId: string): Promise<boolean>;
+  /** Replaces a topic's settings. @returns them as stored */
+  setTopicSettings(topicId: string, settings: TopicSettings): Promise<TopicSettings>;
+  /** A topic's settings (none stored: `{critical: false}`). */
+  topicSettings(topicId: string): Promise<TopicSettings>;
   close(): Promise<void>;
 }

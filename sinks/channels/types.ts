@@ -15,8 +15,9 @@
  * resend after a crash between the provider's accept and our commit is deduplicated there.
  */
 
-/** The channels Herald delivers to besides its own streams. */
-export type ChannelName = 'email' | 'sms' | 'push';
+import type { ChannelName } from '../../core/types.ts';
+
+export type { ChannelName } from '../../core/types.ts';
 
 /** Outcome of one send (see the module comment). */
 export type SendOutcome =
