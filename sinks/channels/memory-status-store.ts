@@ -2,7 +2,7 @@
  * A DeliveryStatusStore in process memory: the embedded profile's (one process, nothing to share)
  * and the channel worker's tests'. Same rules as the SQLite store (stores/sqlite/delivery-status-store.ts):
  * upsert by key, a final state (sent, failed, gone, skipped) is never overwritten by a later
- * record, `deliveriesOf` lists one notification's channels for one user ordered by channel.
+ * record, `deliveriesOf` lists one notification's channels for one user ordered by channel, then key.
  * Statuses are copied in and out, so a caller mutating its objects never changes the store.
  */
 import type { DeliveryState, DeliveryStatus, DeliveryStatusStore } from '../../stores/types.ts';
@@ -47,7 +47,7 @@ export class MemoryDeliveryStatusStore implements DeliveryStatusStore {
     }
   }
 
-  /** Every channel status of one notification for one user, ordered by channel. */
+  /** Every channel status of one notification for one user, ordered by channel, then key. */
   async deliveriesOf(notificationId: string, userId: string): Promise<DeliveryStatus[]> {
     this.#open();
     const keys = this.#byNotification.get(notificationKey(notificationId, userId));
@@ -57,7 +57,7 @@ export class MemoryDeliveryStatusStore implements DeliveryStatusStore {
       const s = this.#byKey.get(k);
       if (s !== undefined) out.push({ ...s });
     }
-    return out.sort((a, b) => (a.channel < b.channel ? -1 : a.channel > b.channel ? 1 : 0));
+    return out.sort((a, b) => compare(a.channel, b.channel) || compare(a.key, b.key));
   }
 
   /** Deletes statuses last changed before `beforeMs`; returns how many. */
@@ -86,6 +86,11 @@ export class MemoryDeliveryStatusStore implements DeliveryStatusStore {
   #open(): void {
     if (this.#closed) throw new Error('MemoryDeliveryStatusStore is closed');
   }
+}
+
+/** Byte order of UTF-8, like SQLite's BINARY collation and MySQL's VARBINARY. */
+function compare(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
 function notificationKey(notificationId: string, userId: string): string {

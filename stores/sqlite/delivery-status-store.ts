@@ -66,7 +66,7 @@ export class SqliteDeliveryStatusStore implements DeliveryStatusStore {
          last_error = excluded.last_error, updated_at = excluded.updated_at
        WHERE delivery_status.state NOT IN ${FINAL}`,
     );
-    this.#byNotification = db.prepare<[string, string], Row>('SELECT * FROM delivery_status WHERE notification_id = ? AND user_id = ? ORDER BY channel');
+    this.#byNotification = db.prepare<[string, string], Row>('SELECT * FROM delivery_status WHERE notification_id = ? AND user_id = ? ORDER BY channel, key');
     this.#purge = db.prepare<[number, number]>('DELETE FROM delivery_status WHERE key IN (SELECT key FROM delivery_status WHERE updated_at < ? LIMIT ?)');
     this.#recordMany = db.transaction((statuses: readonly DeliveryStatus[]) => {
       for (const s of statuses) this.#upsert.run({ ...s, provider_id: s.provider_id ?? null, last_error: s.last_error ?? null });

@@ -65,6 +65,52 @@ export function deliveryStatusStoreContract(name: string, open: () => Promise<{ 
       expect(await store.deliveriesOf('02', '1')).toEqual([]);
     });
 
+    it('orders a user\'s deliveries by channel, then key (push keys may carry a per-device suffix)', async () => {
+      const n = '0190f3a0-0000-7000-8000-000000000001';
+      await store.record([
+        status({ notification_id: n, user_id: 'ada', channel: 'sms', state: 'sent' }),
+        status({ notification_id: n, user_id: 'ada', channel: 'push', key: `${n}:ada:push:dev-b`, state: 'gone' }),
+        status({ notification_id: n, user_id: 'ada', channel: 'email', state: 'retrying', attempts: 1 }),
+        status({ notification_id: n, user_id: 'ada', channel: 'push', key: `${n}:ada:push:dev-a`, state: 'sent' }),
+      ]);
+      expect((await store.deliveriesOf(n, 'ada')).map((s) => s.key)).toEqual([`${n}:ada:email`, `${n}:ada:push:dev-a`, `${n}:ada:push:dev-b`, `${n}:ada:sms`]);
+      const got = await store.statusOf([`${n}:ada:push:dev-a`, `${n}:ada:push:dev-b`, `${n}:ada:push`]);
+      expect([...got.keys()].sort()).toEqual([`${n}:ada:push:dev-a`, `${n}:ada:push:dev-b`]);
+    });
+
+    it('finds keys of user_ids that contain ":" or a channel name', async () => {
+      const users = ['a:b', 'x:sms:y', 'email', 'push:1', 'u:v:w'];
+      const list = users.map((u) => status({ notification_id: 'n3', user_id: u, channel: 'sms', state: 'sent', attempts: 1 }));
+      await store.record(list);
+      const got = await store.statusOf(list.map((s) => s.key));
+      for (const s of list) expect(got.get(s.key), s.key).toEqual(s);
+      for (const u of users) expect((await store.deliveriesOf('n3', u)).map((s) => s.user_id)).toEqual([u]);
+    });
+
+    it('applies a key recorded twice in one batch in order, final state kept', async () => {
+      const a = status({ notification_id: 'n4', user_id: 'u4', channel: 'email' });
+      const b = status({ notification_id: 'n4', user_id: 'u4', channel: 'sms' });
+      await store.record([
+        { ...a, state: 'retrying', attempts: 1, last_error: 'HTTP 503' },
+        { ...b, state: 'sent', attempts: 1, provider_id: 'm-b' },
+        { ...a, state: 'sent', attempts: 2, provider_id: 'm-a', updated_at: T0 + 1 },
+        { ...b, state: 'retrying', attempts: 2, last_error: 'late', updated_at: T0 + 2 },
+      ]);
+      const got = await store.statusOf([a.key, b.key]);
+      expect(got.get(a.key)).toEqual({ ...a, state: 'sent', attempts: 2, provider_id: 'm-a', updated_at: T0 + 1 });
+      expect(got.get(b.key)).toEqual({ ...b, state: 'sent', attempts: 1, provider_id: 'm-b' });
+    });
+
+    it('records a batch spanning many users and reads it back in one call', async () => {
+      const list = Array.from({ length: 60 }, (_, i) => status({ notification_id: 'n5', user_id: `user-${i}`, channel: i % 2 ? 'sms' : 'email', state: 'sent', attempts: 1, provider_id: `p-${i}` }));
+      await store.record(list);
+      const got = await store.statusOf(list.map((s) => s.key));
+      expect(got.size).toBe(60);
+      for (const s of list) expect(got.get(s.key)).toEqual(s);
+      expect(await store.purge(T0 + 1)).toBe(60);
+      expect((await store.statusOf(list.map((s) => s.key))).size).toBe(0);
+    });
+
     it('purges statuses last changed before a time, and counts them', async () => {
       await store.record([
         status({ notification_id: 'old', user_id: 'u', channel: 'email', state: 'sent', updated_at: T0 - 10 }),

@@ -1,7 +1,8 @@
-/** The DeliveryStatusStore contract on SQLite (a fresh file per test). */
+/** The DeliveryStatusStore contract on SQLite (a fresh file per test) and in memory. */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { MemoryDeliveryStatusStore } from '../../../sinks/channels/memory-status-store.ts';
 import { SqliteDeliveryStatusStore } from '../../../stores/sqlite/delivery-status-store.ts';
 import { deliveryStatusStoreContract } from '../../contract/delivery-status-store.contract.ts';
 
@@ -15,4 +16,9 @@ deliveryStatusStoreContract('sqlite', async () => {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+});
+
+deliveryStatusStoreContract('memory', async () => {
+  const store = new MemoryDeliveryStatusStore();
+  return { store, cleanup: () => store.close() };
 });
