@@ -5,6 +5,7 @@
  *   herald start                       job + edge in one process (the default; `npm start`)
  *   herald job                         the job stages only (fan-out consumer group member)
  *   herald edge                        the edge only (HTTP API, SSE, edge consumer group member)
+ *   herald channel email|sms|push      one channel's workers (its consumer group: provider sends, retries, DLQ)
  *   herald migrate                     apply store schema migrations and exit
  *   herald router                      consistent-hash front: proxies each user to the owning edge
  *   herald topology validate|explain|graph FILE
@@ -20,7 +21,8 @@
 import { HeraldError, isHeraldError } from '../core/errors.ts';
 import { SETTINGS, loadConfig, parseFlags, DEFAULTS } from '../core/config.ts';
 import { logger } from '../core/logger.ts';
-import { startHerald, type Role } from '../jobs/app.ts';
+import { startHerald, type Role, type StartOptions } from '../jobs/app.ts';
+import { CHANNEL_NAMES, type ChannelName } from '../core/types.ts';
 import { migrateStores } from '../jobs/migrate.ts';
 import { runTopologyCommand } from './topology-command.ts';
 import { startRouter } from '../router/start.ts';
@@ -29,9 +31,12 @@ import { runTokenCommand } from './token-command.ts';
 const HELP = `Usage: herald <command> [--flag value ...]
 
 Commands:
-  start                 run the whole job (fan-out stage + edge) in one process
+  start                 run the whole job (fan-out stage + edge + configured channels) in one process
   job                   run the job stages only (kafka profile: a member of each job group)
   edge                  run an edge only (kafka profile: HTTP API, SSE, edge consumer group)
+  channel email|sms|push
+                        run one channel's workers (kafka profile: a member of that channel's
+                        consumer group; needs the channel's provider settings below)
   migrate               apply the store schema migrations (MySQL shards, SQLite files) and exit
   router                proxy each user's requests to the edge owning the user's partition, the rest
                         to any edge (kafka profile: HERALD_REDIS_URL, HERALD_TOPOLOGY, PORT)
@@ -53,9 +58,20 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'topology') return runTopologyCommand(rest, io);
   if (command === 'token') return runTokenCommand(rest, io);
+  // `herald channel email`: the channel is the one positional argument.
+  let channel: ChannelName | null = null;
+  if (command === 'channel') {
+    const name = rest[0];
+    if (name === undefined || !(CHANNEL_NAMES as readonly string[]).includes(name)) {
+      io.stderr(`"herald channel" needs the channel to run: herald channel ${CHANNEL_NAMES.join('|')} (got ${JSON.stringify(name ?? '')}).\n`);
+      return 2;
+    }
+    channel = name as ChannelName;
+  }
+  const args = channel === null ? rest : rest.slice(1);
   /** Settings from env and flags; null (after printing usage) when stray arguments were given. */
   const settings = () => {
-    const { flags, positional } = parseFlags(rest);
+    const { flags, positional } = parseFlags(args);
     if (positional.length > 0) {
       io.stderr(`Unexpected argument(s): ${positional.join(' ')}\n\n${HELP}`);
       return null;
@@ -79,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
     await untilSignal(() => router.close(), config.drainTimeoutMs);
     return 0;
   }
-  const roles: Record<string, Role[]> = { start: ['job', 'edge'], job: ['job'], edge: ['edge'] };
+  const roles: Record<string, Role[]> = { start: ['job', 'edge', 'channel'], job: ['job'], edge: ['edge'], channel: ['channel'] };
   const selected = roles[command];
   if (!selected) {
     io.stderr(`Unknown command "${command}".\n\n${HELP}`);
@@ -95,7 +111,8 @@ async function main(argv: string[]): Promise<number> {
       `"herald ${command}" runs one role of the job and needs a log shared between processes: set HERALD_PROFILE=kafka and HERALD_KAFKA_BROKERS, or run "herald start" on the embedded profile.`,
     );
   }
-  const app = await startHerald(config, selected);
+  const startOptions: StartOptions = channel === null ? {} : { channels: [channel] };
+  const app = await startHerald(config, selected, logger, startOptions);
   if (app.edge) {
     const auth = config.publisherKeys.length > 0 ? 'auth on' : 'AUTH OFF: set HERALD_PUBLISHER_KEYS and HERALD_TOKEN_SECRET before exposing it';
     io.stdout(`Herald ${command} listening on ${app.edge.url} (profile ${config.profile}, data in ${config.dataDir}, ${auth})\n`);

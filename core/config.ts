@@ -85,6 +85,32 @@ export interface HeraldConfig {
   corsOrigins: string[];
   /** On SIGTERM/SIGINT: time to drain (close streams with a retry hint, commit offsets) before exiting anyway, ms. */
   drainTimeoutMs: number;
+  /** SMTP server of the email channel, `smtp://[user:pass@]host:port` or `smtps://…`; empty: email is off. */
+  smtpUrl: string;
+  /** Envelope sender and From of emails: a bare address, e.g. `notify@example.com`. */
+  emailFrom: string;
+  /** Emails per second to the SMTP server, all workers together. */
+  emailRatePerSec: number;
+  /** Base URL of the HTTP SMS provider (POST {url}/messages); empty: SMS is off. */
+  smsUrl: string;
+  /** Bearer token of the SMS provider. */
+  smsToken: string;
+  /** Sender id or number of SMS. */
+  smsFrom: string;
+  /** SMS per second to the provider, all workers together. */
+  smsRatePerSec: number;
+  /** SMS per recipient (phone number) per hour; further ones wait for the next hour. */
+  smsPerRecipientPerHour: number;
+  /** VAPID public key (base64url P-256 point, RFC 8292); with the private key: push is on. */
+  vapidPublicKey: string;
+  /** VAPID private key (base64url). */
+  vapidPrivateKey: string;
+  /** VAPID subject: a `mailto:` or `https:` contact for push services. */
+  vapidSubject: string;
+  /** Web Push requests per second, all workers together. */
+  pushRatePerSec: number;
+  /** How long a push service keeps a message for an offline device, seconds. */
+  pushTtlSeconds: number;
 }
 
 /** One place for defaults, with units. */
@@ -112,6 +138,19 @@ export const DEFAULTS = {
   tokenSecret: '',
   corsOrigins: [] as string[],
   drainTimeoutMs: 15_000, // ms
+  smtpUrl: '',
+  emailFrom: 'notifications@herald.localhost',
+  emailRatePerSec: 10, // emails/s
+  smsUrl: '',
+  smsToken: '',
+  smsFrom: 'Herald',
+  smsRatePerSec: 10, // SMS/s
+  smsPerRecipientPerHour: 10, // SMS per phone number per hour
+  vapidPublicKey: '',
+  vapidPrivateKey: '',
+  vapidSubject: 'mailto:admin@localhost',
+  pushRatePerSec: 100, // push requests/s
+  pushTtlSeconds: 86_400, // s: one day
 } as const satisfies Record<keyof HeraldConfig, unknown>;
 
 interface SettingSpec {
@@ -246,6 +285,19 @@ export const SETTINGS: readonly SettingSpec[] = [
     accepts: '* or a comma-separated list of origins like https://app.example.com (scheme://host[:port], no path)',
   },
   { key: 'drainTimeoutMs', env: 'HERALD_DRAIN_TIMEOUT_MS', flag: '--drain-timeout-ms', parse: integer(1_000, 600_000), accepts: 'an integer from 1000 to 600000 (ms)' },
+  { key: 'smtpUrl', env: 'HERALD_SMTP_URL', flag: '--smtp-url', parse: (raw) => (/^smtps?:\/\/[^\s/]+\/?$/.test(raw.trim()) ? raw.trim() : undefined), accepts: 'an smtp://[user:password@]host:port or smtps:// URL' },
+  { key: 'emailFrom', env: 'HERALD_EMAIL_FROM', flag: '--email-from', parse: (raw) => (/^[^\s@<>]+@[^\s@<>]+$/.test(raw.trim()) ? raw.trim() : undefined), accepts: 'a bare address like notify@example.com (no display name)' },
+  { key: 'emailRatePerSec', env: 'HERALD_EMAIL_RATE_PER_SEC', flag: '--email-rate-per-sec', parse: integer(1, 100_000), accepts: 'an integer from 1 to 100000 (emails per second)' },
+  { key: 'smsUrl', env: 'HERALD_SMS_URL', flag: '--sms-url', parse: (raw) => (/^https?:\/\/[^\s]+$/.test(raw.trim()) ? raw.trim().replace(/\/$/, '') : undefined), accepts: 'the http(s) base URL of the SMS provider' },
+  { key: 'smsToken', env: 'HERALD_SMS_TOKEN', flag: '--sms-token', parse: (raw) => (/^[\x21-\x7e]+$/.test(raw) ? raw : undefined), accepts: 'the provider API token (printable ASCII, no spaces)' },
+  { key: 'smsFrom', env: 'HERALD_SMS_FROM', flag: '--sms-from', parse: nonEmpty, accepts: 'a sender id or an E.164 number' },
+  { key: 'smsRatePerSec', env: 'HERALD_SMS_RATE_PER_SEC', flag: '--sms-rate-per-sec', parse: integer(1, 100_000), accepts: 'an integer from 1 to 100000 (SMS per second)' },
+  { key: 'smsPerRecipientPerHour', env: 'HERALD_SMS_PER_RECIPIENT_PER_HOUR', flag: '--sms-per-recipient-per-hour', parse: integer(1, 100_000), accepts: 'an integer from 1 to 100000 (SMS per phone number per hour)' },
+  { key: 'vapidPublicKey', env: 'HERALD_VAPID_PUBLIC_KEY', flag: '--vapid-public-key', parse: (raw) => (/^[A-Za-z0-9_-]{80,100}$/.test(raw.trim()) ? raw.trim() : undefined), accepts: 'a base64url VAPID public key (87 characters; `npx web-push generate-vapid-keys`)' },
+  { key: 'vapidPrivateKey', env: 'HERALD_VAPID_PRIVATE_KEY', flag: '--vapid-private-key', parse: (raw) => (/^[A-Za-z0-9_-]{40,50}$/.test(raw.trim()) ? raw.trim() : undefined), accepts: 'a base64url VAPID private key (43 characters)' },
+  { key: 'vapidSubject', env: 'HERALD_VAPID_SUBJECT', flag: '--vapid-subject', parse: (raw) => (/^(mailto:\S+@\S+|https:\/\/\S+)$/.test(raw.trim()) ? raw.trim() : undefined), accepts: 'a mailto: address or an https: URL where push services can reach you' },
+  { key: 'pushRatePerSec', env: 'HERALD_PUSH_RATE_PER_SEC', flag: '--push-rate-per-sec', parse: integer(1, 100_000), accepts: 'an integer from 1 to 100000 (push requests per second)' },
+  { key: 'pushTtlSeconds', env: 'HERALD_PUSH_TTL_SECONDS', flag: '--push-ttl-seconds', parse: integer(0, 2_419_200), accepts: 'an integer from 0 to 2419200 (seconds; 4 weeks)' },
 ];
 
 /**
@@ -313,6 +365,9 @@ export function loadConfig(
   }
   if (!authSettingRejected && (out.publisherKeys as string[]).length === 0 && out.tokenSecret !== '') {
     problems.push('HERALD_TOKEN_SECRET is set but HERALD_PUBLISHER_KEYS is not: auth needs both; set HERALD_PUBLISHER_KEYS (or --publisher-keys), or unset HERALD_TOKEN_SECRET to run without auth.');
+  }
+  if ((out.vapidPublicKey === '') !== (out.vapidPrivateKey === '') && !problems.some((p) => p.includes('HERALD_VAPID_'))) {
+    problems.push('Only one of HERALD_VAPID_PUBLIC_KEY and HERALD_VAPID_PRIVATE_KEY is set: Web Push needs both (generate a pair with `npx web-push generate-vapid-keys`), or neither to leave push off.');
   }
   if (problems.length > 0) {
     throw new HeraldError('HERALD_CONFIG_INVALID', `Invalid settings:\n  ${problems.join('\n  ')}`, { details: problems });

@@ -10,14 +10,28 @@
  * keyed by (topic_id, idempotency key), drops the second copy. So every answered id is delivered
  * exactly once and no key ever yields two notifications. Keys are scoped per topic; a key reused
  * on the same topic with a different message is refused (422), so no message is dropped silently.
+ *
+ * Channels: a publish that asks for email, SMS or push carries `delivery` on its record, with the
+ * content already rendered here (a stored template with the publish's `data`) and `critical` set
+ * when the publish or its topic is critical, so a bad template fails the publish (400) instead of
+ * a send later, and every recipient gets the same text.
  */
 import { createHash } from 'node:crypto';
 import { HeraldError } from '../core/errors.ts';
 import { isoMs, newNotificationId } from '../core/ids.ts';
 import { counter } from '../core/metrics.ts';
-import type { Message, PublishRecord } from '../core/types.ts';
+import type { ChannelContent, Message, PublishDelivery, PublishRecord } from '../core/types.ts';
 import type { LogProducer } from '../log/types.ts';
-import type { IdempotencyStore } from '../stores/types.ts';
+import { renderTemplate } from '../sinks/channels/templates/render.ts';
+import type { IdempotencyStore, TemplateStore } from '../stores/types.ts';
+import type { ChannelRequest } from './channel-request.ts';
+
+/** Largest channel content of one publish (JSON of every channel's content), bytes: it is copied into one record per recipient. */
+export const MAX_CONTENT_BYTES = 64 * 1024;
+/** How long a topic's `critical` setting is cached by an edge, ms (a change takes effect within it). */
+const TOPIC_SETTINGS_TTL_MS = 5_000;
+/** Most topics whose settings an edge caches. */
+const TOPIC_SETTINGS_CACHE = 10_000;
 
 const published = counter('herald_publish_total', 'Publishes accepted (202), by whether they were idempotent replays.', ['replay']);
 
@@ -47,11 +61,15 @@ export interface PublisherDeps {
   idempotency: IdempotencyStore;
   /** Name of the publish log topic. */
   publishLog: string;
+  /** Templates and topic settings; absent: template_id is refused and no topic is critical. */
+  templates?: TemplateStore;
 }
 
 /** Appends publishes to the publish log. */
 export class Publisher {
   readonly #deps: PublisherDeps;
+  /** topic_id → its `critical` setting and when it was read (ms, performance.now()). */
+  readonly #critical = new Map<string, { critical: boolean; at: number }>();
 
   constructor(deps: PublisherDeps) {
     this.#deps = deps;
@@ -62,11 +80,14 @@ export class Publisher {
    * @throws HeraldError HERALD_LOG_APPEND_FAILED / HERALD_STORE_FAILED (retriable: nothing accepted),
    *   HERALD_EDGE_IDEMPOTENCY_KEY_REUSED (the key was used for another message on this topic)
    */
-  async publish(topicId: string, message: Message, idempotencyKey: string | null): Promise<PublishReceipt> {
+  async publish(topicId: string, message: Message, idempotencyKey: string | null, channels: ChannelRequest | null = null): Promise<PublishReceipt> {
+    const delivery = channels === null ? undefined : await this.#delivery(topicId, channels);
     const { id, publishedAtMs } = newNotificationId();
     let receipt: PublishReceipt = { id, topic_id: topicId, published_at: isoMs(publishedAtMs) };
     if (idempotencyKey !== null) {
-      const fingerprint = createHash('sha256').update(canonicalJson(message)).digest('hex');
+      // In-app publishes keep the fingerprint of the message alone (as before channels existed).
+      const fingerprinted = channels === null ? message : { message, channels };
+      const fingerprint = createHash('sha256').update(canonicalJson(fingerprinted)).digest('hex');
       const { record, created } = await this.#deps.idempotency.claim(topicId, idempotencyKey, {
         id,
         published_at: receipt.published_at,
@@ -85,7 +106,7 @@ export class Publisher {
         return receipt;
       }
     }
-    const value: PublishRecord = { ...receipt, message, idempotency_key: idempotencyKey };
+    const value: PublishRecord = { ...receipt, message, idempotency_key: idempotencyKey, ...(delivery === undefined ? {} : { delivery }) };
     try {
       await this.#deps.producer.send(this.#deps.publishLog, [{ key: topicId, value: JSON.stringify(value) }]);
     } catch (err) {
@@ -94,5 +115,42 @@ export class Publisher {
     if (idempotencyKey !== null) await this.#deps.idempotency.markAppended(topicId, idempotencyKey);
     published.inc({ replay: 'false' });
     return receipt;
+  }
+
+  /**
+   * The record's channel part: content rendered from the template (or as given), critical from
+   * the publish or the topic.
+   * @throws HeraldError HERALD_EDGE_TEMPLATE_NOT_FOUND, HERALD_EDGE_TEMPLATE_RENDER_FAILED,
+   *   HERALD_EDGE_CONTENT_TOO_LARGE, or the template store's errors
+   */
+  async #delivery(topicId: string, request: ChannelRequest): Promise<PublishDelivery> {
+    let content: ChannelContent = request.content ?? {};
+    const templates = this.#deps.templates;
+    if (request.template_id !== null) {
+      const template = templates === undefined ? null : await templates.getTemplate(request.template_id);
+      if (template === null) {
+        throw new HeraldError('HERALD_EDGE_TEMPLATE_NOT_FOUND', `No template ${JSON.stringify(request.template_id)}: create it with PUT /templates/${request.template_id}, or send content instead.`);
+      }
+      content = renderTemplate(template, { ...request.data, topic_id: topicId });
+    }
+    const bytes = Buffer.byteLength(JSON.stringify(content));
+    if (bytes > MAX_CONTENT_BYTES) {
+      throw new HeraldError('HERALD_EDGE_CONTENT_TOO_LARGE', `The channel content is ${bytes} bytes of JSON; the limit is ${MAX_CONTENT_BYTES} (it is copied to every recipient). Shorten it, or link to the long version.`);
+    }
+    const critical = request.critical || (await this.#topicCritical(topicId));
+    return { channels: request.channels, critical, content, template_id: request.template_id };
+  }
+
+  /** Whether the topic is marked critical (cached {@link TOPIC_SETTINGS_TTL_MS}). */
+  async #topicCritical(topicId: string): Promise<boolean> {
+    const templates = this.#deps.templates;
+    if (templates === undefined) return false;
+    const now = performance.now();
+    const hit = this.#critical.get(topicId);
+    if (hit !== undefined && now - hit.at < TOPIC_SETTINGS_TTL_MS) return hit.critical;
+    const { critical } = await templates.topicSettings(topicId);
+    if (this.#critical.size >= TOPIC_SETTINGS_CACHE) this.#critical.delete(this.#critical.keys().next().value!);
+    this.#critical.set(topicId, { critical, at: now });
+    return critical;
   }
 }

@@ -12,6 +12,7 @@ import { SubscriptionJoinOperator } from './subscription-join/subscription-join.
 import { UserRepartitionOperator } from './user-repartition/user-repartition.ts';
 import { RoutingSink } from '../sinks/routing/routing-sink.ts';
 import { FANOUT_PAGES_SINK, FanoutPagesSink } from '../sinks/fanout-pages/fanout-pages-sink.ts';
+import { CHANNEL_ROUTING_SINK, ChannelRoutingSink } from '../sinks/channel-routing/index.ts';
 import type { Operator, Sink } from './types.ts';
 
 /** What restoring a partition's state may read (interfaces only). */
@@ -67,6 +68,7 @@ export const OPERATORS: ReadonlyMap<string, OperatorRegistration> = new Map<stri
 export const SINKS: ReadonlyMap<string, SinkRegistration> = new Map<string, SinkRegistration>([
   ['routing', { create: () => new RoutingSink() }],
   [FANOUT_PAGES_SINK, { create: (options) => new FanoutPagesSink(options) }],
+  [CHANNEL_ROUTING_SINK, { create: (options) => new ChannelRoutingSink(options) }],
 ]);
 
 /**

@@ -81,6 +81,40 @@ export const edgeDeliveryOptions = z.strictObject({});
 /** Validated options of `edge-delivery`. */
 export type EdgeDeliveryOptions = z.output<typeof edgeDeliveryOptions>;
 
+const channelName = z.enum(['email', 'sms', 'push']);
+
+/**
+ * Options of `channel-routing`: for every notification whose publish asked for `channel`, one
+ * record per recipient on the node's own `log` (key user_id, value the notification id, topic,
+ * critical flag and that channel's content). The channel stage reading that log checks the user's
+ * address and preferences and sends.
+ */
+export const channelRoutingOptions = z.strictObject({
+  /** The channel this sink routes: email, sms or push. */
+  channel: channelName,
+});
+/** Validated options of `channel-routing`. */
+export type ChannelRoutingOptions = z.output<typeof channelRoutingOptions>;
+
+/**
+ * Options of `channel-delivery`: the sink of a `role: channel` stage. Sends each record of the
+ * stage's source log through the channel's provider (rate limited, once per (notification, user,
+ * channel)); transient failures go to the node's `log` (the retry log, read back by the same
+ * stage once due), permanent ones and exhausted retries to the stage's `dead_letter_log`.
+ */
+export const channelDeliveryOptions = z.strictObject({
+  /** The channel these workers send: email, sms or push. */
+  channel: channelName,
+  /** Provider attempts before a transiently failing send goes to the DLQ (1 to 100). */
+  max_attempts: z.int().min(1).max(100).default(SINK['channel-delivery'].maxAttempts),
+  /** Sends in flight at once per worker, to distinct recipients (1 to 256). */
+  concurrency: z.int().min(1).max(256).default(SINK['channel-delivery'].concurrency),
+  /** Longest sleep of the retry consumer while no retry is due, ms (10 to 60 000). */
+  retry_poll_ms: z.int().min(10).max(60_000).default(SINK['channel-delivery'].retryPollMs),
+});
+/** Validated options of `channel-delivery`. */
+export type ChannelDeliveryOptions = z.output<typeof channelDeliveryOptions>;
+
 /** Built-in operator types, by type name. */
 export const BUILTIN_OPERATORS: Record<string, OperatorType> = {
   'subscription-join': {
@@ -115,5 +149,17 @@ export const BUILTIN_SINKS: Record<string, SinkType> = {
     description: 'stores notifications in the inbox and pushes them to connected users over SSE',
     optionsSchema: edgeDeliveryOptions,
     writesLog: false,
+  },
+  'channel-routing': {
+    description: 'writes one record per recipient to the log of one channel (email, sms, push) for notifications published with that channel',
+    optionsSchema: channelRoutingOptions,
+    writesLog: true,
+    ownLog: true,
+  },
+  'channel-delivery': {
+    description: 'sends through the channel provider (rate limited, once per notification, user and channel); retries go to its log, failures to the DLQ',
+    optionsSchema: channelDeliveryOptions,
+    writesLog: true,
+    ownLog: true,
   },
 };

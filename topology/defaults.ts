@@ -35,5 +35,11 @@ export const TOPOLOGY_DEFAULTS = {
       buckets: 256, // user-hash buckets a large topic's publish is split into (one page record each)
     },
     'edge-delivery': {},
+    'channel-routing': {},
+    'channel-delivery': {
+      maxAttempts: 8, // provider attempts before a send goes to the DLQ
+      concurrency: 4, // sends in flight at once per worker (distinct recipients)
+      retryPollMs: 1_000, // ms: longest sleep of the retry consumer before it re-reads its log
+    },
   },
 } as const;

@@ -32,7 +32,7 @@ export const logSchema = z.strictObject({
 /** Per-stage settings; a stage starts at the source node whose `stage` names it. */
 export const stageSchema = z.strictObject({
   name,
-  role: z.enum(['job', 'edge']).default(TOPOLOGY_DEFAULTS.stage.role),
+  role: z.enum(['job', 'edge', 'channel']).default(TOPOLOGY_DEFAULTS.stage.role),
   /** Defaults to `herald.<stage name>`. */
   consumer_group: logName.optional(),
   error_policy: z.enum(['continue', 'fail', 'dead-letter']).default(TOPOLOGY_DEFAULTS.stage.errorPolicy),

@@ -29,7 +29,7 @@ export interface CompiledOperator {
 /** A sink of a stage: where its output goes. */
 export interface CompiledSink {
   name: string;
-  /** Registered sink type, e.g. `routing` (writes log topics) or `edge-delivery` (inbox + SSE). */
+  /** Registered sink type, e.g. `routing` (writes log topics), `edge-delivery` (inbox + SSE), `channel-delivery` (email, SMS, push). */
   type: string;
   /** Log topic written by this sink, if any. */
   log: string | null;
@@ -41,8 +41,11 @@ export interface CompiledStage {
   name: string;
   /** Consumer group id of the stage's members. */
   consumerGroup: string;
-  /** Which process role runs the stage: `job` (npx herald job) or `edge` (npx herald edge). */
-  role: 'job' | 'edge';
+  /**
+   * Which process role runs the stage: `job` (npx herald job), `edge` (npx herald edge) or
+   * `channel` (npx herald channel email|sms|push: one channel's workers, with a `channel-delivery` sink).
+   */
+  role: 'job' | 'edge' | 'channel';
   source: { name: string; log: string; partitions: number };
   operators: CompiledOperator[];
   sinks: CompiledSink[];

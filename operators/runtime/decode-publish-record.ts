@@ -5,7 +5,7 @@
  * (HERALD_OPERATOR_RECORD_INVALID, with its source offset); the rest of the batch goes on.
  */
 import { isUuidV7, isValidId } from '../../core/ids.ts';
-import type { PublishRecord } from '../../core/types.ts';
+import { CHANNEL_NAMES, type ChannelName, type PublishDelivery, type PublishRecord } from '../../core/types.ts';
 import { RecordCursor, type EncodedRecords } from '../../log/record-codec.ts';
 import { DeadLetterRecord, type BatchCollector, type ChainRecord } from '../types.ts';
 
@@ -26,7 +26,23 @@ export function toPublishRecord(value: unknown): { record: PublishRecord; publis
   const key = v.idempotency_key ?? null;
   if (key !== null && typeof key !== 'string') throw new DeadLetterRecord('idempotency_key is not a string or null');
   const record: PublishRecord = { id: v.id, topic_id: v.topic_id, message: m as PublishRecord['message'], published_at: v.published_at as string, idempotency_key: key };
+  if (v.delivery !== undefined) record.delivery = toDelivery(v.delivery);
   return { record, publishedAtMs, bucket: toBucket(v.fanout_bucket, v.fanout_buckets) };
+}
+
+/**
+ * The channel part of a publish record (the edge validated the content; here only its shape, so a
+ * hand-written bad record is dead-lettered instead of failing a channel worker later).
+ */
+function toDelivery(d: unknown): PublishDelivery {
+  if (typeof d !== 'object' || d === null || Array.isArray(d)) throw new DeadLetterRecord('delivery is not an object');
+  const o = d as Record<string, unknown>;
+  if (!Array.isArray(o.channels) || !o.channels.every((c) => CHANNEL_NAMES.includes(c as ChannelName))) throw new DeadLetterRecord(`delivery.channels is not a list of ${CHANNEL_NAMES.join(', ')}`);
+  if (typeof o.critical !== 'boolean') throw new DeadLetterRecord('delivery.critical is not a boolean');
+  if (typeof o.content !== 'object' || o.content === null || Array.isArray(o.content)) throw new DeadLetterRecord('delivery.content is not an object');
+  const t = o.template_id ?? null;
+  if (t !== null && typeof t !== 'string') throw new DeadLetterRecord('delivery.template_id is not a string or null');
+  return { channels: o.channels as ChannelName[], critical: o.critical, content: o.content as PublishDelivery['content'], template_id: t };
 }
 
 /** The bucket of a fan-out page record, or null for a publish record (neither field present). */

@@ -6,6 +6,7 @@
  */
 import { HeraldError } from '../../core/errors.ts';
 import type { Notification } from '../../core/types.ts';
+import { BUILTIN_SINKS } from '../../topology/builtin-types.ts';
 import type { CompiledStage } from '../../topology/types.ts';
 import type { ChainRecord } from '../types.ts';
 import { userKey } from './user-key-cache.ts';
@@ -21,11 +22,11 @@ export function encodeNotification(record: ChainRecord): Uint8Array {
 
 /**
  * The log a stage repartitions into: the log of its first sink that writes one, other than a
- * `fanout-pages` sink (which writes a log of its own).
+ * sink that writes a log of its own (`fanout-pages`, `channel-routing`: catalogue `ownLog`).
  * @throws HeraldError HERALD_OPERATOR_FAILED when no sink of the stage writes a log
  */
 export function repartitionLogOf(stage: CompiledStage): string {
-  for (const sink of stage.sinks) if (sink.log !== null && sink.type !== 'fanout-pages') return sink.log;
+  for (const sink of stage.sinks) if (sink.log !== null && BUILTIN_SINKS[sink.type]?.ownLog !== true) return sink.log;
   throw new HeraldError('HERALD_OPERATOR_FAILED', `stage ${stage.name}: user-repartition needs a sink that writes a log`);
 }
 

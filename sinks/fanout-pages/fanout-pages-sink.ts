@@ -52,7 +52,7 @@ export class FanoutPagesSink implements Sink {
       if (partitions === 0) partitions = partitionCountOf(context.partitionCounts, log);
       const v = record.value;
       // The publish record's JSON once; each page record appends its bucket to it.
-      const head = JSON.stringify({ id: v.id, topic_id: v.topic_id, message: v.message, published_at: v.published_at, idempotency_key: v.idempotency_key }).slice(0, -1);
+      const head = JSON.stringify({ id: v.id, topic_id: v.topic_id, message: v.message, published_at: v.published_at, idempotency_key: v.idempotency_key, ...(v.delivery === undefined ? {} : { delivery: v.delivery }) }).slice(0, -1);
       for (let b = 0; b < buckets; b++) {
         const key = `${v.topic_id}/${b}`;
         this.#encoder.add(key, `${head},"fanout_bucket":${b},"fanout_buckets":${buckets}}`, partitionFor(key, partitions), record.timestamp);

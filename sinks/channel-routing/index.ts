@@ -1,0 +1,1 @@
+export { CHANNEL_ROUTING_SINK, ChannelRoutingSink } from './channel-routing-sink.ts';
