@@ -34,7 +34,7 @@ export const ERROR_CODES = {
   HERALD_EDGE_BODY_INVALID_JSON: { status: 400, retriable: false, summary: 'The request body is not valid JSON.' },
   HERALD_EDGE_BODY_INVALID: { status: 400, retriable: false, summary: 'A body field is missing or has the wrong type or format.' },
   HERALD_EDGE_QUERY_INVALID: { status: 400, retriable: false, summary: 'A query parameter is missing or malformed.' },
-  HERALD_EDGE_ID_INVALID: { status: 400, retriable: false, summary: 'topic_id or user_id is not 1-128 characters of letters, digits and ._:-' },
+  HERALD_EDGE_ID_INVALID: { status: 400, retriable: false, summary: 'topic_id or user_id is not 1-128 characters of letters, digits and ._:-, or notification_id is not a UUID' },
   HERALD_EDGE_MESSAGE_TOO_LARGE: { status: 413, retriable: false, summary: 'The message is larger than HERALD_MAX_MESSAGE_BYTES.' },
   HERALD_EDGE_CHANNELS_INVALID: { status: 400, retriable: false, summary: 'POST /publish: channels is not a list of email, sms, push, or content/template_id was given without the channels it is for.' },
   HERALD_EDGE_CONTENT_TOO_LARGE: { status: 413, retriable: false, summary: 'POST /publish: the channel content (given or rendered from the template) is larger than 64 KiB of JSON.' },

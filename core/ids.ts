@@ -21,6 +21,18 @@ export function isUuidV7(value: string): boolean {
   return UUID_V7.test(value);
 }
 
+/** Any RFC 9562 UUID string, 8-4-4-4-12 hex digits (either case). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * True when `value` has the form of a notification id: a UUID string (Herald makes UUIDv7s;
+ * the check accepts any version so a lookup of a foreign id answers "nothing" rather than 400).
+ * Compare ids in lower case: Herald writes them so, and UUIDs compare case-insensitively.
+ */
+export function isNotificationId(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
 /** A new notification id and its publish time (ms since the epoch, from the id itself). */
 export function newNotificationId(): { id: string; publishedAtMs: number } {
   const id = uuidv7();

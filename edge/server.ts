@@ -24,8 +24,9 @@ import { CorsPolicy } from './http/cors.ts';
 import { listen } from './http/listen.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { userChannelRoutes } from './routes/user-channels.ts';
+import { deliveryRoutes } from './routes/deliveries.ts';
 import type { LogProducer } from '../log/types.ts';
-import type { IdempotencyStore, InboxStore, SubscriptionStore, UserChannelStore } from '../stores/types.ts';
+import type { DeliveryStatusStore, IdempotencyStore, InboxStore, SubscriptionStore, UserChannelStore } from '../stores/types.ts';
 
 const requests = counter('herald_http_requests_total', 'HTTP requests by route and status.', ['route', 'status']);
 const duration = histogram('herald_http_request_duration_seconds', 'HTTP request duration (SSE: until the stream is set up).', ['route'], [
@@ -40,6 +41,8 @@ export interface EdgeDeps {
   idempotency: IdempotencyStore;
   /** Users' channel settings and preferences (PUT/GET /users/{user_id}/channels, /preferences); absent: no such routes. */
   userChannels?: UserChannelStore;
+  /** Per-channel delivery statuses (GET /notifications/{notification_id}/deliveries); absent: no such route. */
+  deliveryStatuses?: DeliveryStatusStore;
   producer: LogProducer;
   /** Name of the publish log topic. */
   publishLog: string;
@@ -73,6 +76,7 @@ export function createRouter(deps: EdgeDeps): Router {
   publishRoutes(router, publisher, deps.maxMessageBytes);
   notificationRoutes(router, deps.inbox);
   if (deps.userChannels) userChannelRoutes(router, deps.userChannels);
+  if (deps.deliveryStatuses) deliveryRoutes(router, deps.deliveryStatuses);
   streamRoutes(router, deps.registry, deps.inbox, 1000, deps.locateStream);
   websocketRoutes(router); // plain GET /ws → 426; upgrades are handled in startEdgeServer
   if (deps.auth) tokenRoutes(router, deps.auth);

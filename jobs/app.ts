@@ -141,6 +141,7 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
           inbox: profile.inbox,
           idempotency: profile.idempotency,
           userChannels: profile.userChannels,
+          deliveryStatuses: profile.deliveryStatuses,
           producer,
           publishLog: publishLogOf(topology),
           registry,
@@ -217,13 +218,14 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
     try {
       // An ended subscription is needed while a publish made before its end may still be fanned
       // out: as long as the publish log keeps records (retention).
-      const [inbox, dedup, idem, subscriptions] = await Promise.all([
+      const [inbox, dedup, idem, subscriptions, deliveries] = await Promise.all([
         profile.inbox.purge(before),
         profile.dedup.purge(dedupPurgeBefore(topology, now, before)),
         profile.idempotency.purge(before),
         profile.subscriptions.purgeUnsubscribed(now - Math.max(retentionMs, ...topology.logs.map((l) => l.retentionMs ?? 0))),
+        profile.deliveryStatuses.purge(before),
       ]);
-      logger.info({ inbox, dedup, idempotency: idem, unsubscribed: subscriptions }, 'retention purge');
+      logger.info({ inbox, dedup, idempotency: idem, unsubscribed: subscriptions, deliveryStatuses: deliveries }, 'retention purge');
     } catch (err) {
       logger.error({ err }, 'retention purge failed; will retry');
     }

@@ -317,7 +317,7 @@ export interface DeliveryStatusStore {
   statusOf(keys: readonly string[]): Promise<Map<string, DeliveryStatus>>;
   /** Writes statuses (upsert by key); a final state (sent, failed, gone, skipped) is never overwritten by a non-final one. */
   record(statuses: readonly DeliveryStatus[]): Promise<void>;
-  /** Every channel status of one notification for one user, by channel. */
+  /** Every channel status of one notification for one user, ordered by channel, then key (byte order). */
   deliveriesOf(notificationId: string, userId: string): Promise<DeliveryStatus[]>;
   /** Deletes statuses last changed before `beforeMs`. Returns how many. */
   purge(beforeMs: number): Promise<number>;

@@ -2,10 +2,11 @@
  * Which credential each route needs (the edge's access table), applied once per request before
  * the route's handler runs:
  * - `publisher`: POST /publish, POST and DELETE /subscribe, POST /tokens;
- * - `user`: GET /notifications, GET /stream, GET /ws, for the `user_id` of the query; GET and
- *   PUT /users/:user_id/channels and /users/:user_id/preferences, for the `user_id` of the path
- *   (the user's own token, so a browser can register its own push subscription; a publisher key
- *   also works there, as on every user route);
+ * - `user`: GET /notifications, GET /notifications/:notification_id/deliveries, GET /stream,
+ *   GET /ws, for the `user_id` of the query; GET and PUT /users/:user_id/channels and
+ *   /users/:user_id/preferences, for the `user_id` of the path (the user's own token, so a
+ *   browser can register its own push subscription; a publisher key also works there, as on
+ *   every user route);
  * - everything else (/, /healthz, /metrics, static files) is public.
  */
 import type { IncomingMessage } from 'node:http';
@@ -20,6 +21,8 @@ const USER = new Set([
   'GET /stream',
   'GET /ws',
   'HEAD /notifications',
+  'GET /notifications/:notification_id/deliveries',
+  'HEAD /notifications/:notification_id/deliveries',
   'HEAD /stream',
   ...['GET', 'HEAD', 'PUT'].flatMap((m) => [`${m} /users/:user_id/channels`, `${m} /users/:user_id/preferences`]),
 ]);

@@ -20,6 +20,7 @@ import { writeUserRecords } from '../../sinks/edge-delivery/inbox-writer.ts';
 import { openNetworkSubscriptionStore } from '../../stores/network-subscriptions.ts';
 import { openMysqlIdempotencyStore } from '../../stores/mysql/idempotency-store.ts';
 import { openMysqlUserChannelStore } from '../../stores/mysql/user-channel-store.ts';
+import { openMysqlDeliveryStatusStore } from '../../stores/mysql/delivery-status-store.ts';
 import { connectRedis } from '../../stores/redis/client.ts';
 import { RedisOwnershipStore } from '../../stores/redis/ownership-store.ts';
 import { RedisPresenceStore } from '../../stores/redis/presence-store.ts';
@@ -85,12 +86,14 @@ export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile>
       subscriptions: !useMysql,
       idempotency: !useMysql,
       userChannels: !useMysql,
+      deliveryStatuses: !useMysql,
     });
     const closers: (() => Promise<void>)[] = [];
     try {
       let subscriptions = stores.subscriptions;
       let idempotency = stores.idempotency;
       let userChannels = stores.userChannels;
+      let deliveryStatuses = stores.deliveryStatuses;
       let storeSpecs = stores.storeSpecs;
       if (useMysql) {
         // Idempotency-Key claims in MySQL too: every edge, on any machine, sees the same claims.
@@ -101,6 +104,10 @@ export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile>
         const channels = await openMysqlUserChannelStore({ shards: [...o.mysqlShards!] });
         closers.push(() => channels.close());
         userChannels = channels;
+        // Delivery statuses too (same shard map), so every channel worker sees every send.
+        const statuses = await openMysqlDeliveryStatusStore({ shards: [...o.mysqlShards!] });
+        closers.push(() => statuses.close());
+        deliveryStatuses = statuses;
         const shards = [...o.mysqlShards!];
         subscriptions = await openNetworkSubscriptionStore({ shards, redisUrl: o.redisUrl || undefined });
         closers.push(() => subscriptions!.close());
@@ -131,6 +138,7 @@ export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile>
         subscriptions: subscriptions!,
         idempotency: idempotency!,
         userChannels: userChannels!,
+        deliveryStatuses: deliveryStatuses!,
         inbox,
         createInboxWriters,
         ownership,

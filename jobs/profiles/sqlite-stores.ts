@@ -12,6 +12,7 @@ import { createThreadedInboxWriter } from '../../sinks/edge-delivery/index.ts';
 import { createShardedInbox } from '../../stores/sharded-inbox.ts';
 import {
   openSqliteDedupStore,
+  openSqliteDeliveryStatusStore,
   openSqliteIdempotencyStore,
   openSqliteInboxStore,
   openSqliteOwnershipStore,
@@ -42,6 +43,8 @@ export interface SqliteStoresOptions {
   idempotency?: boolean;
   /** Open the user channel store (false when MySQL holds it). Default true. */
   userChannels?: boolean;
+  /** Open the delivery status store (false when MySQL holds it). Default true. */
+  deliveryStatuses?: boolean;
 }
 
 /** The store part of a {@link Profile}, and how to close it. */
@@ -52,6 +55,8 @@ export type SqliteStores = Pick<Profile, 'inbox' | 'dedup' | 'ownership' | 'stor
   idempotency: Profile['idempotency'] | null;
   /** Null when `userChannels: false`. */
   userChannels: Profile['userChannels'] | null;
+  /** Null when `deliveryStatuses: false`. */
+  deliveryStatuses: Profile['deliveryStatuses'] | null;
   close(): Promise<void>;
 };
 
@@ -74,6 +79,7 @@ export async function openSqliteStores(o: SqliteStoresOptions): Promise<SqliteSt
   const dedup = await openSqliteDedupStore({ path: local('dedup.db'), synchronous });
   const idempotency = o.idempotency === false ? null : await openSqliteIdempotencyStore({ path: shared('idempotency.db'), synchronous });
   const userChannels = o.userChannels === false ? null : await openSqliteUserChannelStore({ path: shared('user-channels.db'), synchronous });
+  const deliveryStatuses = o.deliveryStatuses === false ? null : await openSqliteDeliveryStatusStore({ path: shared('delivery-status.db'), synchronous });
   const ownership = o.ownership ? await openSqliteOwnershipStore({ path: shared('ownership.db'), synchronous }) : null;
   return {
     subscriptions,
@@ -81,6 +87,7 @@ export async function openSqliteStores(o: SqliteStoresOptions): Promise<SqliteSt
     dedup,
     idempotency,
     userChannels,
+    deliveryStatuses,
     ownership,
     createInboxWriters: () => Array.from({ length: INBOX_SHARDS }, (_, s) => createThreadedInboxWriter({ kind: 'sqlite', path: inboxFile(s), synchronous })),
     storeSpecs: {
@@ -88,7 +95,7 @@ export async function openSqliteStores(o: SqliteStoresOptions): Promise<SqliteSt
       dedup: { kind: 'sqlite', path: local('dedup.db') },
     },
     async close() {
-      await Promise.all([subscriptions?.close(), inbox.close(), dedup.close(), idempotency?.close(), userChannels?.close(), ownership?.close()]);
+      await Promise.all([subscriptions?.close(), inbox.close(), dedup.close(), idempotency?.close(), userChannels?.close(), deliveryStatuses?.close(), ownership?.close()]);
     },
   };
 }

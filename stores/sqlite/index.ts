@@ -5,7 +5,8 @@
  * open and rejects with `HERALD_STORE_REJECTED` / `HERALD_STORE_FAILED` when the file cannot be
  * opened (see stores/sqlite/open-database.ts).
  */
-import type { DedupStore, IdempotencyStore, InboxStore, PartitionOwnershipStore, SubscriptionStore, UserChannelStore } from '../types.ts';
+import type { DedupStore, DeliveryStatusStore, IdempotencyStore, InboxStore, PartitionOwnershipStore, SubscriptionStore, UserChannelStore } from '../types.ts';
+import { SqliteDeliveryStatusStore } from './delivery-status-store.ts';
 import { SqliteDedupStore } from './dedup-store.ts';
 import { SqliteIdempotencyStore, type SqliteIdempotencyStoreOptions } from './idempotency-store.ts';
 import { SqliteInboxStore } from './inbox-store.ts';
@@ -46,4 +47,9 @@ export async function openSqliteOwnershipStore(opts: SqliteStoreOptions, now?: (
 /** Opens the users' channel settings and preferences at `opts.path` (`user-channels.db`). */
 export async function openSqliteUserChannelStore(opts: SqliteStoreOptions): Promise<UserChannelStore> {
   return new SqliteUserChannelStore(opts);
+}
+
+/** Opens the per-channel delivery statuses at `opts.path` (`delivery-status.db`). */
+export async function openSqliteDeliveryStatusStore(opts: SqliteStoreOptions): Promise<DeliveryStatusStore> {
+  return new SqliteDeliveryStatusStore(opts);
 }

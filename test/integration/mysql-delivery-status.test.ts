@@ -3,13 +3,17 @@
  * and memory stores pass) on one shard and on two, that each user's rows live on the user's
  * shard, and how a key's user_id is found for statusOf.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
-import { openMysqlDeliveryStatusStore, userIdsInKey } from '../../stores/mysql/delivery-status-store.ts';
+import { openKafkaProfile } from '../../jobs/profiles/kafka.ts';
+import { MysqlDeliveryStatusStore, openMysqlDeliveryStatusStore, userIdsInKey } from '../../stores/mysql/delivery-status-store.ts';
 import { shardOf } from '../../stores/mysql/shard-map.ts';
 import type { DeliveryStatus } from '../../stores/types.ts';
 import { deliveryStatusStoreContract } from '../contract/delivery-status-store.contract.ts';
-import { freshMysqlDatabases } from '../helpers/services.ts';
+import { tempDir } from '../helpers/herald.ts';
+import { freshMysqlDatabases, kafkaBrokers } from '../helpers/services.ts';
 
 for (const shards of [1, 2]) {
   deliveryStatusStoreContract(`mysql, ${shards} shard(s)`, async () => {
@@ -59,6 +63,27 @@ describe('mysql delivery status store: migrations, shards, keys', () => {
     expect(userIdsInKey('n:email:sms')).toEqual(['email']);
     expect(userIdsInKey('not-a-key')).toEqual([]);
     expect(userIdsInKey('n::email')).toEqual([]);
+  });
+
+  it('the kafka profile keeps delivery statuses in MySQL when shards are set (no delivery-status.db)', async () => {
+    const dbs = await freshMysqlDatabases(1);
+    const dir = tempDir();
+    try {
+      const shared = path.join(dir, 'shared');
+      const profile = await openKafkaProfile({ brokers: kafkaBrokers(), dataDir: path.join(dir, 'data'), sharedStoreDir: shared, durability: 'process', userLog: 'herald.user', mysqlShards: dbs.urls });
+      try {
+        expect(profile.deliveryStatuses).toBeInstanceOf(MysqlDeliveryStatusStore);
+        const s: DeliveryStatus = { key: 'n1:ada:sms', notification_id: 'n1', user_id: 'ada', channel: 'sms', state: 'sent', attempts: 1, updated_at: 1 };
+        await profile.deliveryStatuses.record([s]);
+        expect(await profile.deliveryStatuses.deliveriesOf('n1', 'ada')).toEqual([s]);
+        expect(fs.existsSync(path.join(shared, 'delivery-status.db'))).toBe(false);
+      } finally {
+        await profile.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      await dbs.drop();
+    }
   });
 
   it('rejects an unreachable shard with HERALD_STORE_FAILED', async () => {
