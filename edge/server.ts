@@ -24,9 +24,10 @@ import { CorsPolicy } from './http/cors.ts';
 import { listen } from './http/listen.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { userChannelRoutes } from './routes/user-channels.ts';
+import { templateRoutes } from './routes/templates.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import type { LogProducer } from '../log/types.ts';
-import type { DeliveryStatusStore, IdempotencyStore, InboxStore, SubscriptionStore, UserChannelStore } from '../stores/types.ts';
+import type { DeliveryStatusStore, IdempotencyStore, InboxStore, SubscriptionStore, TemplateStore, UserChannelStore } from '../stores/types.ts';
 
 const requests = counter('herald_http_requests_total', 'HTTP requests by route and status.', ['route', 'status']);
 const duration = histogram('herald_http_request_duration_seconds', 'HTTP request duration (SSE: until the stream is set up).', ['route'], [
@@ -41,6 +42,8 @@ export interface EdgeDeps {
   idempotency: IdempotencyStore;
   /** Users' channel settings and preferences (PUT/GET /users/{user_id}/channels, /preferences); absent: no such routes. */
   userChannels?: UserChannelStore;
+  /** Notification templates and topic settings (/templates/{template_id}, /topics/{topic_id}/settings); absent: no such routes. */
+  templates?: TemplateStore;
   /** Per-channel delivery statuses (GET /notifications/{notification_id}/deliveries); absent: no such route. */
   deliveryStatuses?: DeliveryStatusStore;
   producer: LogProducer;
@@ -71,11 +74,12 @@ export interface EdgeServer {
 /** Builds the router of the public API. */
 export function createRouter(deps: EdgeDeps): Router {
   const router = new Router();
-  const publisher = new Publisher({ producer: deps.producer, idempotency: deps.idempotency, publishLog: deps.publishLog });
+  const publisher = new Publisher({ producer: deps.producer, idempotency: deps.idempotency, publishLog: deps.publishLog, ...(deps.templates ? { templates: deps.templates } : {}) });
   subscriptionRoutes(router, deps.subscriptions);
   publishRoutes(router, publisher, deps.maxMessageBytes);
   notificationRoutes(router, deps.inbox);
   if (deps.userChannels) userChannelRoutes(router, deps.userChannels);
+  if (deps.templates) templateRoutes(router, deps.templates);
   if (deps.deliveryStatuses) deliveryRoutes(router, deps.deliveryStatuses);
   streamRoutes(router, deps.registry, deps.inbox, 1000, deps.locateStream);
   websocketRoutes(router); // plain GET /ws → 426; upgrades are handled in startEdgeServer

@@ -7,6 +7,9 @@
  * - Scripted errors: {@link SmtpPeer.failNext} answers the next N mails with an SMTP reply code
  *   (e.g. 451 temporary, 550 permanent), either at `RCPT TO` or after `DATA` (the message body
  *   is read, then refused); a refused mail is not recorded.
+ * - Rate limit: {@link SmtpPeer.setRateLimit} refuses mails above N per sliding second with
+ *   `421 4.7.0` (SMTP's "too many, try later", its counterpart of HTTP 429) at `DATA`; refused
+ *   mails are counted in `rateLimited`, accepted ones keep their arrival time in `received[].at`.
  * - Down for a while: {@link SmtpPeer.stop} closes the listener and drops every open connection
  *   (clients then get connection refused); {@link SmtpPeer.start} listens again on the same port.
  */
@@ -63,6 +66,10 @@ export interface SmtpPeer {
   readonly connections: number;
   /** Mails refused by {@link failNext}. */
   readonly refused: number;
+  /** Mails refused by the rate limit. */
+  readonly rateLimited: number;
+  /** Accept at most `perSecond` mails in any sliding second (421 above it); null: no limit. */
+  setRateLimit(perSecond: number | null): void;
   /** Answers the next `count` mails with `failure` (queued after earlier scripts). */
   failNext(count: number, failure: ScriptedFailure): void;
   /** Resolves once at least `count` mails were accepted; rejects after `timeoutMs` (default 10 s). */
@@ -94,6 +101,10 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
   const script: ScriptedFailure[] = [];
   let connections = 0;
   let refused = 0;
+  let rateLimited = 0;
+  let rate: number | null = null;
+  /** Arrival times (ms) of mails accepted within the last second, for the rate limit. */
+  const window: number[] = [];
   let port = 0;
   let server: SMTPServer | undefined;
   const sockets = new Set<Socket>();
@@ -133,6 +144,17 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
       callback(f ? smtpError(f.code, f.message ?? `Scripted failure ${f.code}`) : undefined);
     },
     onData(stream, session, callback) {
+      if (rate !== null) {
+        const now = Date.now();
+        while (window.length > 0 && window[0]! <= now - 1_000) window.shift();
+        if (window.length >= rate) {
+          rateLimited++;
+          stream.on('end', () => callback(smtpError(421, '4.7.0 Rate limit exceeded, try again later')));
+          stream.resume();
+          return;
+        }
+        window.push(now);
+      }
       const f = takeFailure('data');
       if (f) {
         stream.on('end', () => callback(smtpError(f.code, f.message ?? `Scripted failure ${f.code}`)));
@@ -207,6 +229,13 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
     },
     get refused() {
       return refused;
+    },
+    get rateLimited() {
+      return rateLimited;
+    },
+    setRateLimit(perSecond) {
+      rate = perSecond;
+      window.length = 0;
     },
     failNext(count, failure) {
       for (let i = 0; i < count; i++) script.push(failure);
