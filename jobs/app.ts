@@ -24,9 +24,24 @@ import type { Profile } from './profiles/profile.ts';
 import { dedupChangelogOf } from './runtime/dedup-changelog.ts';
 import { startEdgeStage } from './runtime/edge-stage.ts';
 import { startOperatorStage, type RunningStage } from './runtime/operator-stage.ts';
+import { channelSinkOf, startChannelStage } from './runtime/channel-stage.ts';
+import { channelConfigured, CHANNEL_SETTINGS, createChannelLimiter, createChannelProvider } from '../sinks/channels/providers.ts';
+import type { LimiterStore } from '../sinks/channels/rate-limiter.ts';
+import { connectRedis } from '../stores/redis/client.ts';
+import type { ChannelName } from '../core/types.ts';
+import { HeraldError } from '../core/errors.ts';
 
 /** Process roles. */
-export type Role = 'job' | 'edge';
+export type Role = 'job' | 'edge' | 'channel';
+
+/** Options of {@link startHerald}. */
+export interface StartOptions {
+  /**
+   * With the `channel` role: the channels to run (`herald channel email` → ['email']). Absent: every
+   * channel stage of the topology whose provider is configured (the others are logged as off).
+   */
+  channels?: readonly ChannelName[];
+}
 
 /** A running Herald process. */
 export interface HeraldApp {
@@ -59,7 +74,7 @@ const PURGE_INTERVAL_MS = 3_600_000; // ms: hourly
  * @throws HeraldError HERALD_TOPOLOGY_* for a bad topology file, HERALD_LOG_* / HERALD_STORE_* when
  *   the data directory cannot be opened, or the listen error of the HTTP server
  */
-export async function startHerald(config: HeraldConfig, roles: readonly Role[] = ['job', 'edge'], logger: Logger = rootLogger): Promise<HeraldApp> {
+export async function startHerald(config: HeraldConfig, roles: readonly Role[] = ['job', 'edge', 'channel'], logger: Logger = rootLogger, options: StartOptions = {}): Promise<HeraldApp> {
   const topology = await loadTopology(config.topologyFile);
   const retentionMs = config.retentionDays * DAY_MS;
   const userLog = topology.stages.find((s) => s.role === 'edge')?.source.log;
@@ -141,6 +156,7 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
           inbox: profile.inbox,
           idempotency: profile.idempotency,
           userChannels: profile.userChannels,
+          templates: profile.templates,
           deliveryStatuses: profile.deliveryStatuses,
           producer,
           publishLog: publishLogOf(topology),
@@ -166,7 +182,36 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
     }
     for (const stage of topology.stages) {
       if (!roles.includes(stage.role)) continue;
-      if (stage.role === 'job') {
+      if (stage.role === 'channel') {
+        const channel = channelSinkOf(stage).options.channel;
+        if (options.channels !== undefined && !options.channels.includes(channel)) continue;
+        if (!channelConfigured(config, channel)) {
+          if (options.channels !== undefined) throw new HeraldError('HERALD_CONFIG_INVALID', `The ${channel} channel is not configured: set ${CHANNEL_SETTINGS[channel]}.`);
+          logger.info({ stage: stage.name, channel }, `${channel} channel off: set ${CHANNEL_SETTINGS[channel]} to send; its log keeps the records until then`);
+          continue;
+        }
+        const provider = createChannelProvider(config, channel);
+        closers.push(() => provider.close());
+        let limiterStore: LimiterStore = { kind: 'memory' };
+        if (config.profile === 'kafka' && config.redisUrl !== '') {
+          // One budget for every worker of the deployment.
+          const redis = connectRedis({ url: config.redisUrl });
+          closers.push(async () => void redis.disconnect());
+          limiterStore = { kind: 'redis', redis };
+        }
+        stages.push(
+          await startChannelStage({
+            stage,
+            transport: profile.transport,
+            provider,
+            limiter: createChannelLimiter(config, channel, provider.name, limiterStore),
+            statuses: profile.deliveryStatuses,
+            userChannels: profile.userChannels,
+            logger,
+            pushTtlSeconds: config.pushTtlSeconds,
+          }),
+        );
+      } else if (stage.role === 'job') {
         stages.push(
           await startOperatorStage({ stage, transport: profile.transport, changelog: changelogs.get(stage.name)?.name, pool: pool!, dedup: profile.dedup, storeSpecs: profile.storeSpecs, logger, createPartitionState: (s, p) => createPartitionState(s, p, profile.dedup) }),
         );

@@ -13,6 +13,7 @@ import type { LogTransport } from '../log/types.ts';
 import { openMysqlIdempotencyStore } from '../stores/mysql/idempotency-store.ts';
 import { openMysqlSubscriptionStore } from '../stores/mysql/subscription-store.ts';
 import { openMysqlUserChannelStore } from '../stores/mysql/user-channel-store.ts';
+import { openMysqlTemplateStore } from '../stores/mysql/template-store.ts';
 import { openMysqlDeliveryStatusStore } from '../stores/mysql/delivery-status-store.ts';
 import { openSqliteStores } from './profiles/sqlite-stores.ts';
 import { openHBaseInboxStore } from '../stores/hbase/inbox-store.ts';
@@ -35,13 +36,14 @@ export async function migrateStores(config: HeraldConfig): Promise<MigrationRepo
     await (await openMysqlSubscriptionStore({ shards: config.mysqlShards })).close();
     await (await openMysqlIdempotencyStore({ shards: config.mysqlShards })).close();
     await (await openMysqlUserChannelStore({ shards: config.mysqlShards })).close();
+    await (await openMysqlTemplateStore({ shards: config.mysqlShards })).close(); // first shard only
     await (await openMysqlDeliveryStatusStore({ shards: config.mysqlShards })).close();
   }
   const local = path.join(config.dataDir, 'stores');
   const shared = kafka ? config.sharedStoreDir : local;
   // Opening migrates; the inbox routing needs no partition count until a user is looked up.
   const noTransport = { partitionCount: () => 1 } as unknown as LogTransport;
-  const stores = await openSqliteStores({ sharedDir: shared, localDir: local, durability: config.durability, transport: noTransport, userLog: '', ownership: kafka && !config.redisUrl, subscriptions: !useMysql, idempotency: !useMysql, userChannels: !useMysql, deliveryStatuses: !useMysql });
+  const stores = await openSqliteStores({ sharedDir: shared, localDir: local, durability: config.durability, transport: noTransport, userLog: '', ownership: kafka && !config.redisUrl, subscriptions: !useMysql, idempotency: !useMysql, userChannels: !useMysql, templates: !useMysql, deliveryStatuses: !useMysql });
   await stores.close();
   if (kafka && config.hbaseRestUrl) {
     await (await openHBaseInboxStore({ restUrl: config.hbaseRestUrl, table: config.hbaseInboxTable, retentionMs: config.retentionDays * 86_400_000 })).close();

@@ -346,7 +346,11 @@ export interface TopicSettings {
  * publishers. One store for the deployment (SQLite `templates.db`, or the first MySQL shard).
  */
 export interface TemplateStore {
-  /** Creates or replaces a template. @returns it as stored */
+  /**
+   * Creates or replaces a template. A replacement's `updated_at` is stored as at least the
+   * replaced one's + 1 (two writes in one ms, or a clock behind), so `(template_id, updated_at)`
+   * names one content. @returns it as stored
+   */
   putTemplate(template: NotificationTemplate): Promise<NotificationTemplate>;
   /** The template, or null when there is none with that id. */
   getTemplate(templateId: string): Promise<NotificationTemplate | null>;

@@ -1,7 +1,8 @@
 /**
  * Which credential each route needs (the edge's access table), applied once per request before
  * the route's handler runs:
- * - `publisher`: POST /publish, POST and DELETE /subscribe, POST /tokens;
+ * - `publisher`: POST /publish, POST and DELETE /subscribe, POST /tokens; PUT, GET and DELETE
+ *   /templates/:template_id; PUT and GET /topics/:topic_id/settings;
  * - `user`: GET /notifications, GET /notifications/:notification_id/deliveries, GET /stream,
  *   GET /ws, for the `user_id` of the query; GET and PUT /users/:user_id/channels and
  *   /users/:user_id/preferences, for the `user_id` of the path (the user's own token, so a
@@ -15,7 +16,12 @@ import type { EdgeAuth } from './edge-auth.ts';
 /** Credential a route needs. */
 export type RouteAccess = 'publisher' | 'user' | 'public';
 
-const PUBLISHER = new Set(['POST /publish', 'POST /subscribe', 'DELETE /subscribe', 'POST /tokens']);
+/** Templates and topic settings: written and read by publishers only (they hold no user data). */
+const TEMPLATE_ROUTES = [
+  ...['GET', 'HEAD', 'PUT', 'DELETE'].map((m) => `${m} /templates/:template_id`),
+  ...['GET', 'HEAD', 'PUT'].map((m) => `${m} /topics/:topic_id/settings`),
+];
+const PUBLISHER = new Set(['POST /publish', 'POST /subscribe', 'DELETE /subscribe', 'POST /tokens', ...TEMPLATE_ROUTES]);
 const USER = new Set([
   'GET /notifications',
   'GET /stream',

@@ -39,6 +39,7 @@ export async function openEmbeddedProfile(
       subscriptions: stores.subscriptions!,
       idempotency: stores.idempotency!,
       userChannels: stores.userChannels!,
+      templates: stores.templates!,
       deliveryStatuses: stores.deliveryStatuses!,
       presence: new MemoryPresenceStore(),
       async close() {

@@ -20,6 +20,7 @@ import { writeUserRecords } from '../../sinks/edge-delivery/inbox-writer.ts';
 import { openNetworkSubscriptionStore } from '../../stores/network-subscriptions.ts';
 import { openMysqlIdempotencyStore } from '../../stores/mysql/idempotency-store.ts';
 import { openMysqlUserChannelStore } from '../../stores/mysql/user-channel-store.ts';
+import { openMysqlTemplateStore } from '../../stores/mysql/template-store.ts';
 import { openMysqlDeliveryStatusStore } from '../../stores/mysql/delivery-status-store.ts';
 import { connectRedis } from '../../stores/redis/client.ts';
 import { RedisOwnershipStore } from '../../stores/redis/ownership-store.ts';
@@ -86,6 +87,7 @@ export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile>
       subscriptions: !useMysql,
       idempotency: !useMysql,
       userChannels: !useMysql,
+      templates: !useMysql,
       deliveryStatuses: !useMysql,
     });
     const closers: (() => Promise<void>)[] = [];
@@ -93,6 +95,7 @@ export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile>
       let subscriptions = stores.subscriptions;
       let idempotency = stores.idempotency;
       let userChannels = stores.userChannels;
+      let templates = stores.templates;
       let deliveryStatuses = stores.deliveryStatuses;
       let storeSpecs = stores.storeSpecs;
       if (useMysql) {
@@ -104,6 +107,10 @@ export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile>
         const channels = await openMysqlUserChannelStore({ shards: [...o.mysqlShards!] });
         closers.push(() => channels.close());
         userChannels = channels;
+        // Templates and topic settings on the first shard only: few, global, read at publish.
+        const templateStore = await openMysqlTemplateStore({ shards: [...o.mysqlShards!] });
+        closers.push(() => templateStore.close());
+        templates = templateStore;
         // Delivery statuses too (same shard map), so every channel worker sees every send.
         const statuses = await openMysqlDeliveryStatusStore({ shards: [...o.mysqlShards!] });
         closers.push(() => statuses.close());
@@ -138,6 +145,7 @@ export async function openKafkaProfile(o: KafkaProfileOptions): Promise<Profile>
         subscriptions: subscriptions!,
         idempotency: idempotency!,
         userChannels: userChannels!,
+        templates: templates!,
         deliveryStatuses: deliveryStatuses!,
         inbox,
         createInboxWriters,

@@ -5,7 +5,7 @@
 import type { LogTransport } from '../../log/types.ts';
 import type { StoreSpecs } from '../../operators/task.ts';
 import type { InboxWriter } from '../../sinks/edge-delivery/index.ts';
-import type { DedupStore, DeliveryStatusStore, IdempotencyStore, InboxStore, PartitionOwnershipStore, PresenceStore, SubscriptionStore, UserChannelStore } from '../../stores/types.ts';
+import type { DedupStore, DeliveryStatusStore, IdempotencyStore, InboxStore, PartitionOwnershipStore, PresenceStore, SubscriptionStore, TemplateStore, UserChannelStore } from '../../stores/types.ts';
 
 /** Everything a profile provides to the job and the edge. */
 export interface Profile {
@@ -24,6 +24,11 @@ export interface Profile {
   idempotency: IdempotencyStore;
   /** Users' channel settings and preferences (SQLite `user-channels.db`, or MySQL with HERALD_MYSQL_SHARDS). */
   userChannels: UserChannelStore;
+  /**
+   * Notification templates and per-topic settings: SQLite `templates.db` in the shared store
+   * directory, or the first MySQL shard with HERALD_MYSQL_SHARDS.
+   */
+  templates: TemplateStore;
   /**
    * Per-channel delivery statuses (the once-only record of channel sends, and GET
    * /notifications/{id}/deliveries): SQLite `delivery-status.db` in the shared store directory,

@@ -17,6 +17,7 @@ import {
   openSqliteInboxStore,
   openSqliteOwnershipStore,
   openSqliteSubscriptionStore,
+  openSqliteTemplateStore,
   openSqliteUserChannelStore,
 } from '../../stores/sqlite/index.ts';
 import type { Profile } from './profile.ts';
@@ -43,6 +44,8 @@ export interface SqliteStoresOptions {
   idempotency?: boolean;
   /** Open the user channel store (false when MySQL holds it). Default true. */
   userChannels?: boolean;
+  /** Open the template store, `templates.db` (false when MySQL holds it). Default true. */
+  templates?: boolean;
   /** Open the delivery status store (false when MySQL holds it). Default true. */
   deliveryStatuses?: boolean;
 }
@@ -55,6 +58,8 @@ export type SqliteStores = Pick<Profile, 'inbox' | 'dedup' | 'ownership' | 'stor
   idempotency: Profile['idempotency'] | null;
   /** Null when `userChannels: false`. */
   userChannels: Profile['userChannels'] | null;
+  /** Null when `templates: false`. */
+  templates: Profile['templates'] | null;
   /** Null when `deliveryStatuses: false`. */
   deliveryStatuses: Profile['deliveryStatuses'] | null;
   close(): Promise<void>;
@@ -79,6 +84,7 @@ export async function openSqliteStores(o: SqliteStoresOptions): Promise<SqliteSt
   const dedup = await openSqliteDedupStore({ path: local('dedup.db'), synchronous });
   const idempotency = o.idempotency === false ? null : await openSqliteIdempotencyStore({ path: shared('idempotency.db'), synchronous });
   const userChannels = o.userChannels === false ? null : await openSqliteUserChannelStore({ path: shared('user-channels.db'), synchronous });
+  const templates = o.templates === false ? null : await openSqliteTemplateStore({ path: shared('templates.db'), synchronous });
   const deliveryStatuses = o.deliveryStatuses === false ? null : await openSqliteDeliveryStatusStore({ path: shared('delivery-status.db'), synchronous });
   const ownership = o.ownership ? await openSqliteOwnershipStore({ path: shared('ownership.db'), synchronous }) : null;
   return {
@@ -87,6 +93,7 @@ export async function openSqliteStores(o: SqliteStoresOptions): Promise<SqliteSt
     dedup,
     idempotency,
     userChannels,
+    templates,
     deliveryStatuses,
     ownership,
     createInboxWriters: () => Array.from({ length: INBOX_SHARDS }, (_, s) => createThreadedInboxWriter({ kind: 'sqlite', path: inboxFile(s), synchronous })),
@@ -95,7 +102,7 @@ export async function openSqliteStores(o: SqliteStoresOptions): Promise<SqliteSt
       dedup: { kind: 'sqlite', path: local('dedup.db') },
     },
     async close() {
-      await Promise.all([subscriptions?.close(), inbox.close(), dedup.close(), idempotency?.close(), userChannels?.close(), deliveryStatuses?.close(), ownership?.close()]);
+      await Promise.all([subscriptions?.close(), inbox.close(), dedup.close(), idempotency?.close(), userChannels?.close(), templates?.close(), deliveryStatuses?.close(), ownership?.close()]);
     },
   };
 }

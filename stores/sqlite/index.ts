@@ -5,7 +5,7 @@
  * open and rejects with `HERALD_STORE_REJECTED` / `HERALD_STORE_FAILED` when the file cannot be
  * opened (see stores/sqlite/open-database.ts).
  */
-import type { DedupStore, DeliveryStatusStore, IdempotencyStore, InboxStore, PartitionOwnershipStore, SubscriptionStore, UserChannelStore } from '../types.ts';
+import type { DedupStore, DeliveryStatusStore, IdempotencyStore, InboxStore, PartitionOwnershipStore, SubscriptionStore, TemplateStore, UserChannelStore } from '../types.ts';
 import { SqliteDeliveryStatusStore } from './delivery-status-store.ts';
 import { SqliteDedupStore } from './dedup-store.ts';
 import { SqliteIdempotencyStore, type SqliteIdempotencyStoreOptions } from './idempotency-store.ts';
@@ -13,6 +13,7 @@ import { SqliteInboxStore } from './inbox-store.ts';
 import { SqliteOwnershipStore } from './ownership-store.ts';
 import type { SqliteStoreOptions } from './options.ts';
 import { SqliteSubscriptionStore } from './subscription-store.ts';
+import { SqliteTemplateStore } from './template-store.ts';
 import { SqliteUserChannelStore } from './user-channel-store.ts';
 
 export { SQLITE_DEFAULTS, SQLITE_FILE_NAMES, sqliteStorePaths, type SqliteStoreOptions } from './options.ts';
@@ -52,4 +53,9 @@ export async function openSqliteUserChannelStore(opts: SqliteStoreOptions): Prom
 /** Opens the per-channel delivery statuses at `opts.path` (`delivery-status.db`). */
 export async function openSqliteDeliveryStatusStore(opts: SqliteStoreOptions): Promise<DeliveryStatusStore> {
   return new SqliteDeliveryStatusStore(opts);
+}
+
+/** Opens the notification templates and per-topic settings at `opts.path` (`templates.db`). */
+export async function openSqliteTemplateStore(opts: SqliteStoreOptions): Promise<TemplateStore> {
+  return new SqliteTemplateStore(opts);
 }
