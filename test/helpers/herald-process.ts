@@ -1,5 +1,5 @@
 /**
- * One Herald role (`herald job` / `herald edge` / `herald router`) as a child process of the real CLI, its output
+ * One Herald role (`herald job` / `herald edge` / `herald router` / `herald channel <name>`) as a child process of the real CLI, its output
  * written straight to a log file (kept for diagnosis when a test fails).
  */
 import { childEnv } from './services.ts';
@@ -12,7 +12,7 @@ import { ROOT } from './herald.ts';
 /** A running `herald <role>` child. */
 export interface HeraldRoleProcess {
   name: string;
-  role: 'job' | 'edge' | 'start' | 'router';
+  role: 'job' | 'edge' | 'start' | 'router' | 'channel';
   /** http://127.0.0.1:PORT (edge, router: the public API; job: /healthz and /metrics). */
   url: string;
   child: ChildProcess;
@@ -30,7 +30,9 @@ export interface HeraldRoleProcess {
 /** Options of {@link spawnHeraldRole}. */
 export interface SpawnRoleOptions {
   name: string;
-  role: 'job' | 'edge' | 'start' | 'router';
+  role: 'job' | 'edge' | 'start' | 'router' | 'channel';
+  /** Arguments after the role, e.g. `['sms']` for `herald channel sms`. */
+  args?: string[];
   port: number;
   /** HERALD_* settings (HERALD_DATA_DIR etc.); merged over process.env minus store settings (see childEnv). */
   env: Record<string, string>;
@@ -49,7 +51,7 @@ export interface SpawnRoleOptions {
 export async function spawnHeraldRole(o: SpawnRoleOptions): Promise<HeraldRoleProcess> {
   fs.mkdirSync(path.dirname(o.logFile), { recursive: true });
   const fd = fs.openSync(o.logFile, 'a');
-  const child = spawn(process.execPath, ['--max-semi-space-size=64', path.join(ROOT, 'cli/herald.ts'), o.role], {
+  const child = spawn(process.execPath, ['--max-semi-space-size=64', path.join(ROOT, 'cli/herald.ts'), o.role, ...(o.args ?? [])], {
     cwd: ROOT,
     env: childEnv({ PORT: String(o.port), ...o.env }),
     stdio: ['ignore', fd, fd],

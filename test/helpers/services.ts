@@ -30,7 +30,7 @@ export function uniqueName(prefix: string): string {
 export function isolatedTopology(dir: string, prefix: string = uniqueName('it')): string {
   const text = fs.readFileSync(path.join(ROOT, 'jobs/notifications.topology.yaml'), 'utf8');
   const file = path.join(dir, 'topology.yaml');
-  fs.writeFileSync(file, text.replace(/\bherald\.(publish|user|dlq|fanout|edge)\b/g, `${prefix}.$1`));
+  fs.writeFileSync(file, text.replace(/\bherald\.(publish|user|dlq|fanout|edge|channel)\b/g, `${prefix}.$1`));
   return file;
 }
 
