@@ -8,7 +8,8 @@ import { stringify } from 'yaml';
 describe('topology catalogue', () => {
   it('holds the built-in operator and sink types', () => {
     expect(Object.keys(defaultCatalog.operators)).toEqual(['subscription-join', 'bloom-dedup', 'user-repartition']);
-    expect(Object.keys(defaultCatalog.sinks)).toEqual(['routing', 'fanout-pages', 'edge-delivery']);
+    expect(Object.keys(defaultCatalog.sinks)).toEqual(['routing', 'fanout-pages', 'edge-delivery', 'channel-routing', 'channel-delivery']);
+    expect(defaultCatalog.sinks['channel-routing']).toMatchObject({ writesLog: true, ownLog: true });
     expect(defaultCatalog.sinks['routing']?.writesLog).toBe(true);
     expect(defaultCatalog.sinks['edge-delivery']?.writesLog).toBe(false);
   });

@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_TOPOLOGY_FILE, loadTopology } from '../../../topology/index.ts';
 
 describe('the default topology (jobs/notifications.topology.yaml)', () => {
-  it('compiles to the fanout, fanout-pages and edge stages', async () => {
+  it('compiles to the fanout, fanout-pages, edge and channel stages', async () => {
     const t = await loadTopology(DEFAULT_TOPOLOGY_FILE);
     expect(t.name).toBe('notifications');
     expect(t.version).toBe(1);
     expect(t.file).toBe(DEFAULT_TOPOLOGY_FILE);
-    expect(t.stages.map((s) => s.name)).toEqual(['fanout', 'fanout-pages', 'edge']);
+    expect(t.stages.map((s) => s.name)).toEqual(['fanout', 'fanout-pages', 'edge', 'email', 'sms', 'push']);
 
-    const [fanout, pages, edge] = t.stages;
+    const [fanout, pages, edge, ...channels] = t.stages;
     expect(fanout).toMatchObject({
       consumerGroup: 'herald.fanout',
       role: 'job',
@@ -22,6 +22,9 @@ describe('the default topology (jobs/notifications.topology.yaml)', () => {
     expect(fanout?.sinks).toEqual([
       { name: 'user-log', type: 'routing', log: 'herald.user', options: {} },
       { name: 'pages', type: 'fanout-pages', log: 'herald.fanout-pages', options: { buckets: 256 } },
+      { name: 'email-requests', type: 'channel-routing', log: 'herald.channel.email', options: { channel: 'email' } },
+      { name: 'sms-requests', type: 'channel-routing', log: 'herald.channel.sms', options: { channel: 'sms' } },
+      { name: 'push-requests', type: 'channel-routing', log: 'herald.channel.push', options: { channel: 'push' } },
     ]);
 
     expect(pages).toMatchObject({
@@ -33,7 +36,12 @@ describe('the default topology (jobs/notifications.topology.yaml)', () => {
       maxBatchRecords: 4,
     });
     expect(pages?.operators.map((o) => o.type)).toEqual(['subscription-join', 'user-repartition']);
-    expect(pages?.sinks).toEqual([{ name: 'page-user-log', type: 'routing', log: 'herald.user', options: {} }]);
+    expect(pages?.sinks.map((k) => [k.type, k.log])).toEqual([
+      ['routing', 'herald.user'],
+      ['channel-routing', 'herald.channel.email'],
+      ['channel-routing', 'herald.channel.sms'],
+      ['channel-routing', 'herald.channel.push'],
+    ]);
 
     expect(edge).toMatchObject({
       consumerGroup: 'herald.edge',
@@ -44,15 +52,33 @@ describe('the default topology (jobs/notifications.topology.yaml)', () => {
       deadLetterLog: 'herald.dlq',
     });
     expect(edge?.sinks.map((s) => [s.type, s.log])).toEqual([['edge-delivery', null]]);
+
+    for (const [i, channel] of (['email', 'sms', 'push'] as const).entries()) {
+      const stage = channels[i]!;
+      expect(stage).toMatchObject({
+        role: 'channel',
+        consumerGroup: `herald.channel.${channel}`,
+        source: { log: `herald.channel.${channel}`, partitions: 6 },
+        operators: [],
+        errorPolicy: 'dead-letter',
+        deadLetterLog: 'herald.channel.dlq',
+      });
+      expect(stage.sinks).toEqual([
+        { name: `send-${channel}`, type: 'channel-delivery', log: `herald.channel.${channel}.retry`, options: { channel, max_attempts: 8, concurrency: channel === 'push' ? 16 : 4, retry_poll_ms: 1_000 } },
+      ]);
+    }
   });
 
-  it('declares the four log topics with keys, partitions and retention', async () => {
+  it('declares the log topics with keys, partitions and retention', async () => {
     const t = await loadTopology(DEFAULT_TOPOLOGY_FILE);
     expect(t.logs).toEqual([
       { name: 'herald.publish', partitions: 12, key: 'topic_id', retentionMs: 604_800_000 },
       { name: 'herald.user', partitions: 12, key: 'user_id', retentionMs: 604_800_000 },
       { name: 'herald.fanout-pages', partitions: 12, key: null, retentionMs: 604_800_000 },
       { name: 'herald.dlq', partitions: 1, key: null, retentionMs: 1_209_600_000 },
+      ...['email', 'sms', 'push'].map((c) => ({ name: `herald.channel.${c}`, partitions: 6, key: 'user_id', retentionMs: 604_800_000 })),
+      ...['email', 'sms', 'push'].map((c) => ({ name: `herald.channel.${c}.retry`, partitions: 6, key: 'user_id', retentionMs: 604_800_000 })),
+      { name: 'herald.channel.dlq', partitions: 1, key: null, retentionMs: 1_209_600_000 },
     ]);
   });
 
