@@ -2,9 +2,11 @@
  * The core of a channel worker: processes ONE batch of send jobs of one channel (email, sms or
  * push) and returns what the log runtime must write next (retry jobs, dead letters) and what it
  * must act on (push subscriptions that are gone). The statuses of the batch are recorded in the
- * DeliveryStatusStore with one call at the end, before the caller commits its offsets: a replay of
- * the batch (crash before the commit) finds the final statuses and sends nothing twice; a crash
- * between the provider's accept and the record is covered by the provider's idempotency key.
+ * DeliveryStatusStore before the caller commits its offsets: at the end of the batch, and while it
+ * runs every `statusFlushMs` (a batch paced by a rate limit lasts seconds). A replay of the batch
+ * (crash before the commit) finds the recorded statuses and sends nothing twice; only the sends of
+ * the last flush interval before a crash can be sent again, and those carry the provider's
+ * idempotency key (SMS `Idempotency-Key`, email `Message-ID`, push `Topic`).
  *
  * Per batch:
  * 1. one `statusOf` for every key; jobs whose status is final (sent, failed, gone, skipped) are
@@ -68,7 +70,7 @@ export interface BatchResult<M> {
   retries: SendJob<M>[];
   /** Jobs for the DLQ. */
   deadLetters: DeadLetter<M>[];
-  /** The statuses recorded for this batch (already written with one `record()` call). */
+  /** The statuses recorded for this batch (already written to the status store). */
   statuses: DeliveryStatus[];
   /** Jobs whose address is gone (push 404/410): the caller removes the push subscription. */
   gone: SendJob<M>[];
@@ -96,6 +98,11 @@ export interface ChannelWorkerOptions<M> {
   defaultThrottleMs?: number;
   /** Uniform [0, 1) source for the backoff jitter. Default Math.random. */
   random?: () => number;
+  /**
+   * Statuses of a running batch are recorded at least this often, ms, so a crash resends at most
+   * this much of the batch (and the rest of the batch is recorded at its end). Default 1,000.
+   */
+  statusFlushMs?: number;
 }
 
 const sends = counter('herald_channel_sends_total', 'Channel provider sends by outcome (sent, retry, gone, failed).', ['channel', 'provider', 'outcome']);
@@ -120,6 +127,7 @@ export class ChannelWorker<M> {
   readonly #concurrency: number;
   readonly #throttleMs: number;
   readonly #random: () => number;
+  readonly #flushMs: number;
   readonly #log: Logger;
   /** Sends in flight; each resolves with its completion time (performance.now()). */
   readonly #inflight = new Set<Promise<number>>();
@@ -138,17 +146,19 @@ export class ChannelWorker<M> {
     this.#concurrency = o.concurrency ?? 4;
     this.#throttleMs = o.defaultThrottleMs ?? 1_000;
     this.#random = o.random ?? Math.random;
+    this.#flushMs = o.statusFlushMs ?? 1_000;
     for (const [name, v] of [['maxAttempts', this.#maxAttempts], ['concurrency', this.#concurrency]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
     }
-    for (const [name, v] of [['maxInProcessWaitMs', this.#maxWait], ['waitMarginMs', this.#margin], ['defaultThrottleMs', this.#throttleMs]] as const) {
+    for (const [name, v] of [['maxInProcessWaitMs', this.#maxWait], ['waitMarginMs', this.#margin], ['defaultThrottleMs', this.#throttleMs], ['statusFlushMs', this.#flushMs]] as const) {
       if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name} must be ≥ 0, got ${v}`);
     }
     this.#log = logger.child({ module: 'channel-worker', channel: o.provider.channel, provider: o.provider.name });
   }
 
   /**
-   * Processes one batch (see the module comment) and records its statuses with one `record()`.
+   * Processes one batch (see the module comment) and records its statuses: one `record()` at the
+   * end, plus one every `statusFlushMs` while the batch runs.
    *
    * @param nowMs the batch's time, epoch ms: what `not_before_ms` is compared with; times computed
    *   later in the batch (retry `not_before_ms`, `updated_at`) are `nowMs` plus the time elapsed.
@@ -187,6 +197,19 @@ export class ChannelWorker<M> {
     // that recipient's earliest remaining one, so each recipient's order is kept.
     const queue = due;
     const busy = new Set<string>();
+    // Statuses recorded so far (result.statuses[0, flushed)), and the flush in progress.
+    let flushed = 0;
+    let lastFlush = performance.now();
+    let flushing: Promise<void> | null = null;
+    const flush = async (): Promise<void> => {
+      while (flushing !== null) await flushing;
+      const chunk = result.statuses.slice(flushed);
+      if (chunk.length === 0) return;
+      flushed += chunk.length;
+      lastFlush = performance.now();
+      flushing = this.#store.record(chunk).finally(() => (flushing = null));
+      await flushing;
+    };
     let failure: { error: unknown } | null = null;
     let wake: (() => void) | null = null;
     const next = (): SendJob<M> | null | 'wait' => {
@@ -213,6 +236,7 @@ export class ChannelWorker<M> {
         busy.add(job.recipient);
         try {
           await this.#one(job, now, result, labels);
+          if (performance.now() - lastFlush >= this.#flushMs) await flush();
         } catch (error) {
           failure ??= { error };
         } finally {
@@ -225,7 +249,7 @@ export class ChannelWorker<M> {
     };
     await Promise.all(Array.from({ length: Math.min(this.#concurrency, Math.max(1, due.length)) }, lane));
 
-    if (result.statuses.length > 0) await this.#store.record(result.statuses);
+    await flush();
     if (failure !== null) throw (failure as { error: unknown }).error;
     return result;
   }

@@ -67,7 +67,7 @@ describe('ChannelWorker against a local SMS provider peer', () => {
 
   it('drains 30 jobs at the provider limit of 10/s within the batch, each exactly once; a replay of the batch sends nothing', async () => {
     peer.setRateLimit(10);
-    const { w } = worker({ perSecond: 10 });
+    const { w } = worker({ perSecond: 10 }, { statusFlushMs: 60_000 });
     const jobs = Array.from({ length: 30 }, (_, i) => job(i + 1));
     const t0 = performance.now();
     const out = await w.process(jobs, Date.now());
@@ -93,6 +93,22 @@ describe('ChannelWorker against a local SMS provider peer', () => {
     expect(peer.requests).toHaveLength(30);
     expect(store.statusOfCalls).toBe(2);
     expect(store.recordCalls).toBe(1); // nothing to record
+  });
+
+  it('records the statuses of a long batch while it runs (every statusFlushMs), so a crash resends little', async () => {
+    const { w } = worker({ perSecond: 10 }, { statusFlushMs: 400 });
+    const jobs = Array.from({ length: 25 }, (_, i) => job(i + 1));
+    const running = w.process(jobs, Date.now());
+    await new Promise((r) => setTimeout(r, 1_500));
+    // Mid-batch: the first window's sends are recorded already, the last ones not yet sent.
+    const midway = (await store.statusOf(jobs.map((j) => j.key))).size;
+    expect(midway).toBeGreaterThanOrEqual(10);
+    expect(midway).toBeLessThan(25);
+    const out = await running;
+    expect(out.statuses).toHaveLength(25);
+    expect(store.recordCalls).toBeGreaterThanOrEqual(3);
+    expect((await store.statusOf(jobs.map((j) => j.key))).size).toBe(25);
+    expect(peer.messages).toHaveLength(25);
   });
 
   it('a key repeated within one batch is sent once', async () => {
