@@ -91,7 +91,7 @@ export interface HeraldConfig {
   emailFrom: string;
   /** Emails per second to the SMTP server, all workers together. */
   emailRatePerSec: number;
-  /** Base URL of the HTTP SMS provider (POST {url}/messages); empty: SMS is off. */
+  /** Base URL of the HTTP SMS provider (POST {url}/v1/messages); empty: SMS is off. */
   smsUrl: string;
   /** Bearer token of the SMS provider. */
   smsToken: string;
