@@ -247,6 +247,35 @@ function checkStageLoops(ctx: ValidationContext, plans: StagePlan[]): void {
   }
 }
 
+/**
+ * A `role: channel` stage reads its channel log straight into one `channel-delivery` sink (the
+ * channel stage runtime sends, retries and dead-letters; it runs no operators), and a
+ * `channel-delivery` sink belongs only in such a stage.
+ */
+function checkChannelStages(g: Graph, plans: StagePlan[]): void {
+  const { ctx } = g;
+  const typeOf = (index: number) => ctx.nodes.find((n) => n.index === index)?.value.type;
+  for (const plan of plans) {
+    const stage = ctx.stages[plan.stage]?.value;
+    const name = stage?.name ?? '?';
+    const isChannel = stage?.role === 'channel';
+    const deliveries = plan.sinks.filter((s) => typeOf(s.node) === 'channel-delivery');
+    if (!isChannel) {
+      for (const s of deliveries) {
+        ctx.report('channel-sink-outside-channel-stage', ['nodes', s.node, 'type'], `sink "${ctx.nodes.find((n) => n.index === s.node)?.value.name ?? '?'}" sends to a channel provider, but stage "${name}" has role ${stage?.role ?? 'job'}`, `give stage "${name}" role: channel (run by herald channel <name>), or read the channel log from a stage of its own`);
+      }
+      continue;
+    }
+    for (const op of plan.operators) {
+      ctx.report('channel-stage-shape', ['nodes', op, 'input'], `stage "${name}" has role channel, which runs no operators`, 'make the channel-delivery sink read the stage\'s source directly; transform records in the stages that write the channel log');
+    }
+    const others = plan.sinks.filter((s) => typeOf(s.node) !== 'channel-delivery');
+    if (deliveries.length !== 1 || others.length > 0) {
+      ctx.report('channel-stage-shape', ['nodes', plan.source, 'name'], `stage "${name}" has role channel, so it needs exactly one channel-delivery sink and no other sink (found ${deliveries.length} channel-delivery, ${others.length} other)`, `keep one node { kind: sink, type: channel-delivery, input: <the source>, log: <its retry log>, options: { channel: … } }`);
+    }
+  }
+}
+
 /** Runs the graph checks and returns one plan per stage that has a source. */
 export function checkGraph(ctx: ValidationContext): StagePlan[] {
   const g = new Graph(ctx);
@@ -257,5 +286,6 @@ export function checkGraph(ctx: ValidationContext): StagePlan[] {
   checkRepartitions(g);
   const plans = planStages(g);
   checkStageLoops(ctx, plans);
+  checkChannelStages(g, plans);
   return plans;
 }

@@ -239,6 +239,28 @@ describe('topology validation rules', () => {
       const issue = only(issues, 'sink-mid-chain');
       expect(issue.hint).toContain('make it read "by-user"');
     });
+    it('a channel-delivery sink in a stage that is not role: channel', () => {
+      const issues = mutated((d) => {
+        const send = node(d, 'send-email');
+        send['input'] = 'user-notifications';
+        d['nodes'] = d['nodes'].filter((n: Doc) => n['name'] !== 'email-sends');
+        d['stages'] = d['stages'].filter((st: Doc) => st['name'] !== 'email');
+      });
+      const issue = only(issues, 'channel-sink-outside-channel-stage');
+      expect(issue.message).toContain('stage "edge" has role edge');
+    });
+    it('a role: channel stage with an operator, or without its channel-delivery sink', () => {
+      const withOperator = mutated((d) => {
+        d['nodes'].push({ name: 'filter', kind: 'operator', type: 'bloom-dedup', input: 'sms-sends' });
+        node(d, 'send-sms')['input'] = 'filter';
+      });
+      expect(only(withOperator, 'channel-stage-shape').path).toBe(`nodes[${N}].input`);
+      const withRouting = mutated((d) => {
+        node(d, 'send-sms')['type'] = 'routing';
+        delete node(d, 'send-sms')['options'];
+      });
+      expect(only(withRouting, 'channel-stage-shape').message).toContain('found 0 channel-delivery, 1 other');
+    });
     it('a stage with no sink', () => {
       const issues = mutated((d) => (d['nodes'] = d['nodes'].filter((n: Doc) => n['name'] !== 'deliver')));
       expect(only(issues, 'stage-without-sink').path).toBe('nodes[10].name');
