@@ -27,6 +27,7 @@ import { startOperatorStage, type RunningStage } from './runtime/operator-stage.
 import { channelSinkOf, startChannelStage } from './runtime/channel-stage.ts';
 import { channelConfigured, CHANNEL_SETTINGS, createChannelLimiter, createChannelProvider } from '../sinks/channels/providers.ts';
 import type { LimiterStore } from '../sinks/channels/rate-limiter.ts';
+import { PriorityGate } from '../sinks/channels/priority-gate.ts';
 import { connectRedis } from '../stores/redis/client.ts';
 import type { ChannelName } from '../core/types.ts';
 import { HeraldError } from '../core/errors.ts';
@@ -180,6 +181,8 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
     } else {
       ops = await startOpsServer(config.host, config.port, () => healthy);
     }
+    /** Per channel: its provider, rate limiter and priority gate, shared by its stages (lanes). */
+    const channelLanes = new Map<ChannelName, { provider: ReturnType<typeof createChannelProvider>; limiter: ReturnType<typeof createChannelLimiter>; gate: PriorityGate }>();
     for (const stage of topology.stages) {
       if (!roles.includes(stage.role)) continue;
       if (stage.role === 'channel') {
@@ -190,21 +193,28 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
           logger.info({ stage: stage.name, channel }, `${channel} channel off: set ${CHANNEL_SETTINGS[channel]} to send; its log keeps the records until then`);
           continue;
         }
-        const provider = createChannelProvider(config, channel);
-        closers.push(() => provider.close());
-        let limiterStore: LimiterStore = { kind: 'memory' };
-        if (config.profile === 'kafka' && config.redisUrl !== '') {
-          // One budget for every worker of the deployment.
-          const redis = connectRedis({ url: config.redisUrl });
-          closers.push(async () => void redis.disconnect());
-          limiterStore = { kind: 'redis', redis };
+        // One provider, limiter and priority gate per channel, shared by its lanes (one budget).
+        let lane = channelLanes.get(channel);
+        if (lane === undefined) {
+          const provider = createChannelProvider(config, channel);
+          closers.push(() => provider.close());
+          let limiterStore: LimiterStore = { kind: 'memory' };
+          if (config.profile === 'kafka' && config.redisUrl !== '') {
+            // One budget for every worker of the deployment.
+            const redis = connectRedis({ url: config.redisUrl });
+            closers.push(async () => void redis.disconnect());
+            limiterStore = { kind: 'redis', redis };
+          }
+          lane = { provider, limiter: createChannelLimiter(config, channel, provider.name, limiterStore), gate: new PriorityGate() };
+          channelLanes.set(channel, lane);
         }
         stages.push(
           await startChannelStage({
             stage,
+            gate: lane.gate,
             transport: profile.transport,
-            provider,
-            limiter: createChannelLimiter(config, channel, provider.name, limiterStore),
+            provider: lane.provider,
+            limiter: lane.limiter,
             statuses: profile.deliveryStatuses,
             userChannels: profile.userChannels,
             logger,

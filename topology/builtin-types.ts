@@ -92,6 +92,11 @@ const channelName = z.enum(['email', 'sms', 'push']);
 export const channelRoutingOptions = z.strictObject({
   /** The channel this sink routes: email, sms or push. */
   channel: channelName,
+  /**
+   * Which notifications: `all`, only `critical` ones (for a critical lane's log, read by a stage
+   * whose sends go ahead of bulk ones), or only `bulk` (non-critical) ones.
+   */
+  priority: z.enum(['all', 'critical', 'bulk']).default(SINK['channel-routing'].priority),
 });
 /** Validated options of `channel-routing`. */
 export type ChannelRoutingOptions = z.output<typeof channelRoutingOptions>;
@@ -111,6 +116,13 @@ export const channelDeliveryOptions = z.strictObject({
   concurrency: z.int().min(1).max(256).default(SINK['channel-delivery'].concurrency),
   /** Longest sleep of the retry consumer while no retry is due, ms (10 to 60 000). */
   retry_poll_ms: z.int().min(10).max(60_000).default(SINK['channel-delivery'].retryPollMs),
+  /**
+   * `critical`: this stage is the channel's critical lane: while it sends, the channel's `normal`
+   * stage in the same process waits, and it reads no retry log (its retries go to the `log` it
+   * names, read by the normal stage, critical jobs first). `normal`: the bulk lane, which also
+   * reads the retry log.
+   */
+  priority: z.enum(['normal', 'critical']).default(SINK['channel-delivery'].priority),
 });
 /** Validated options of `channel-delivery`. */
 export type ChannelDeliveryOptions = z.output<typeof channelDeliveryOptions>;

@@ -35,11 +35,14 @@ export const TOPOLOGY_DEFAULTS = {
       buckets: 256, // user-hash buckets a large topic's publish is split into (one page record each)
     },
     'edge-delivery': {},
-    'channel-routing': {},
+    'channel-routing': {
+      priority: 'all' as const, // which notifications: all, critical only, bulk (non-critical) only
+    },
     'channel-delivery': {
       maxAttempts: 8, // provider attempts before a send goes to the DLQ
       concurrency: 4, // sends in flight at once per worker (distinct recipients)
       retryPollMs: 1_000, // ms: longest sleep of the retry consumer before it re-reads its log
+      priority: 'normal' as const, // normal (bulk lane, reads the retry log) | critical (goes first)
     },
   },
 } as const;

@@ -12,6 +12,12 @@
  *   no job of a batch is due, the consumer sleeps until the earliest one is (at most
  *   `retry_poll_ms`), so waiting retries cost one re-read per poll, not a busy loop.
  *
+ * Critical lane: a channel may have a second stage (`priority: critical` on its sink) reading a
+ * log that only critical notifications are routed to. It runs each batch inside the channel's
+ * {@link PriorityGate}, and the normal stage's worker yields to it before each send, so a critical
+ * send waits for neither the normal log's backlog nor its budget. The critical stage reads no
+ * retry log: its retries go to the shared one, read by the normal stage (critical jobs first).
+ *
  * What a batch produced (retry jobs, dead letters) is appended through the batch's output, in the
  * same transaction as its offsets on the kafka profile; the statuses are recorded by the worker
  * before that, so a replayed batch sends nothing already sent. Push subscriptions whose service
@@ -27,6 +33,7 @@ import type { ChannelProvider, EmailMessage, PushMessage, SmsMessage } from '../
 import { ChannelWorker, type BatchResult, type SendJob } from '../../sinks/channels/worker.ts';
 import type { ProviderRateLimiter } from '../../sinks/channels/rate-limiter.ts';
 import { isFinalDeliveryState } from '../../sinks/channels/memory-status-store.ts';
+import { PriorityGate } from '../../sinks/channels/priority-gate.ts';
 import type { DeliveryStatusStore, UserChannelStore } from '../../stores/types.ts';
 import { channelDeliveryOptions, type ChannelDeliveryOptions } from '../../topology/builtin-types.ts';
 import type { CompiledSink, CompiledStage } from '../../topology/types.ts';
@@ -52,6 +59,8 @@ export interface ChannelStageDeps {
   logger: Logger;
   /** Push: seconds a push service keeps a message for an offline device. */
   pushTtlSeconds: number;
+  /** The channel's critical work in this process, shared by its normal and critical stages. Default: a new gate. */
+  gate?: PriorityGate;
 }
 
 /** The `channel-delivery` sink of a channel stage, and its options. */
@@ -67,10 +76,11 @@ export function channelSinkOf(stage: CompiledStage): { sink: CompiledSink; optio
   return { sink, options: channelDeliveryOptions.parse(sink.options), retryLog: sink.log };
 }
 
-/** A running channel stage member: both consumers. */
+/** A running channel stage member: its consumers. */
 export interface RunningChannelStage extends RunningStage {
   readonly channel: ChannelName;
-  readonly retryConsumer: LogConsumer;
+  /** The retry log's consumer; null for a critical lane (the normal stage reads the retry log). */
+  readonly retryConsumer: LogConsumer | null;
 }
 
 /** Joins the channel's consumer groups (channel log and retry log) and sends until closed. */
@@ -80,7 +90,18 @@ export async function startChannelStage(deps: ChannelStageDeps): Promise<Running
   const channel = options.channel;
   if (deps.provider.channel !== channel) throw new Error(`stage ${stage.name} sends ${channel} but was given a ${deps.provider.channel} provider`);
   const log = deps.logger.child({ stage: stage.name, channel });
-  const worker = new ChannelWorker<AnyMessage>({ provider: deps.provider, limiter: deps.limiter, statuses, maxAttempts: options.max_attempts, concurrency: options.concurrency });
+  const gate = deps.gate ?? new PriorityGate();
+  const critical = options.priority === 'critical';
+  const worker = new ChannelWorker<AnyMessage>({
+    provider: deps.provider,
+    limiter: deps.limiter,
+    statuses,
+    maxAttempts: options.max_attempts,
+    concurrency: options.concurrency,
+    ...(critical ? {} : { yieldTo: gate }),
+  });
+  /** Runs one batch's sends: inside the gate on the critical lane. */
+  const send = (jobs: SendJob<AnyMessage>[], nowMs: number) => (critical ? gate.run(() => worker.process(jobs, nowMs)) : worker.process(jobs, nowMs));
   const labels = { stage: stage.name };
   const abort = new AbortController();
 
@@ -127,10 +148,22 @@ export async function startChannelStage(deps: ChannelStageDeps): Promise<Running
       if (fresh.length > 0) await statuses.record(fresh);
       skippedSends.inc({ channel }, fresh.length);
     }
-    const result = await worker.process(planned.jobs, nowMs);
+    const result = await send(planned.jobs, nowMs);
     await settle(result, output, batch.partition, stage.source.log);
   });
 
+  if (critical) {
+    return {
+      stage,
+      channel,
+      consumer,
+      retryConsumer: null,
+      async close() {
+        abort.abort();
+        await consumer.close();
+      },
+    };
+  }
   const retryConsumer = transport.createConsumer({
     groupId: `${stage.consumerGroup}.retry`,
     topics: [retryLog],

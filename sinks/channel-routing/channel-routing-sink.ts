@@ -5,6 +5,10 @@
  * the {@link ChannelRecord} JSON, encoded once per notification (the user is the key). The
  * channel's stage reads that log, checks each user's address and preferences, and sends.
  *
+ * With `priority: critical` (or `bulk`) only critical (or only non-critical) notifications are
+ * routed: a channel's critical lane has its own log, so a critical send never waits behind a
+ * backlog of bulk sends.
+ *
  * Records without `delivery`, without this channel, not fanned out yet (paged: the fanout-pages
  * stage routes them) or without recipients are left to the other sinks.
  */
@@ -42,12 +46,13 @@ export class ChannelRoutingSink implements Sink {
   /** Appends this channel's records of the batch (one buffer) to `context.collector.outputs`. */
   write(batch: ChainRecord[], context: BatchContext): void {
     const log = this.#log!;
-    const channel = this.options.channel;
+    const { channel, priority } = this.options;
     let partitions = 0;
     let out = 0;
     for (const record of batch) {
       const delivery = record.value.delivery;
       if (delivery === undefined || !delivery.channels.includes(channel) || record.paged) continue;
+      if ((priority === 'critical' && !delivery.critical) || (priority === 'bulk' && delivery.critical)) continue;
       const recipients = record.recipients;
       if (recipients === null || recipients.length === 0) continue;
       if (partitions === 0) partitions = partitionCountOf(context.partitionCounts, log);

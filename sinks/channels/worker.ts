@@ -33,6 +33,7 @@ import { logger, type Logger } from '../../core/logger.ts';
 import type { DeliveryStatus, DeliveryStatusStore } from '../../stores/types.ts';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffOptions } from './backoff.ts';
 import { isFinalDeliveryState } from './memory-status-store.ts';
+import type { PriorityGate } from './priority-gate.ts';
 import type { ProviderRateLimiter } from './rate-limiter.ts';
 import type { ChannelName, ChannelProvider, SendOutcome } from './types.ts';
 
@@ -99,6 +100,12 @@ export interface ChannelWorkerOptions<M> {
   /** Uniform [0, 1) source for the backoff jitter. Default Math.random. */
   random?: () => number;
   /**
+   * Critical work of the same channel in this process (the critical lane's stage): before taking
+   * a provider budget for a send, this worker waits while that work runs, so critical sends go
+   * ahead of this worker's bulk sends. Absent: never yields.
+   */
+  yieldTo?: PriorityGate;
+  /**
    * Statuses of a running batch are recorded at least this often, ms, so a crash resends at most
    * this much of the batch (and the rest of the batch is recorded at its end). Default 1,000.
    */
@@ -128,6 +135,7 @@ export class ChannelWorker<M> {
   readonly #throttleMs: number;
   readonly #random: () => number;
   readonly #flushMs: number;
+  readonly #yieldTo: PriorityGate | undefined;
   readonly #log: Logger;
   /** Sends in flight; each resolves with its completion time (performance.now()). */
   readonly #inflight = new Set<Promise<number>>();
@@ -147,6 +155,7 @@ export class ChannelWorker<M> {
     this.#throttleMs = o.defaultThrottleMs ?? 1_000;
     this.#random = o.random ?? Math.random;
     this.#flushMs = o.statusFlushMs ?? 1_000;
+    this.#yieldTo = o.yieldTo;
     for (const [name, v] of [['maxAttempts', this.#maxAttempts], ['concurrency', this.#concurrency]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
     }
@@ -257,6 +266,7 @@ export class ChannelWorker<M> {
   /** Rate limit, send and classify one due job into `result`. */
   async #one(job: SendJob<M>, now: () => number, result: BatchResult<M>, labels: { channel: ChannelName; provider: string }): Promise<void> {
     for (;;) {
+      if (this.#yieldTo !== undefined && !job.critical) await this.#yieldTo.idle();
       const got = await this.#limiter.acquire(job.recipient);
       if (got.allowed) break;
       if (got.reason !== 'recipient' && got.waitMs <= this.#maxWait) {

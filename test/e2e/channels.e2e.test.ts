@@ -152,6 +152,29 @@ describe('channels: email, SMS and push end to end (embedded)', () => {
     expect((await api(url, 'POST', '/publish', { topic_id: 'onboarding', message: 'x', content: { sms: { text: 't' } } })).body.error.code).toBe('HERALD_EDGE_CHANNELS_INVALID');
   });
 
+  it('a critical notification overtakes a bulk backlog on the same provider (critical lane)', async () => {
+    // 600 bulk mails at the 200/s budget take ~3 s; the critical one is published right after.
+    const bulkUsers = Array.from({ length: 600 }, (_, i) => `bulk-${i}`);
+    for (let i = 0; i < bulkUsers.length; i += 100) {
+      await Promise.all(
+        bulkUsers.slice(i, i + 100).map(async (u) => {
+          await api(url, 'PUT', `/users/${u}/channels`, { email: `${u}@example.com` });
+          await api(url, 'POST', '/subscribe', { topic_id: 'digest', user_id: u });
+        }),
+      );
+    }
+    await api(url, 'PUT', '/users/vip/channels', { email: 'vip@example.com' });
+    await api(url, 'POST', '/subscribe', { topic_id: 'account', user_id: 'vip' });
+    const before = smtp.received.length;
+    expect((await api(url, 'POST', '/publish', { topic_id: 'digest', message: 'weekly digest', channels: ['email'] })).status).toBe(202);
+    await waitFor(() => smtp.received.length > before, 10_000, 'bulk mails started');
+    expect((await api(url, 'POST', '/publish', { topic_id: 'account', message: 'your password was changed', channels: ['email'], critical: true })).status).toBe(202);
+    await waitFor(() => smtp.received.some((m) => m.to.includes('vip@example.com')), 15_000, 'critical mail');
+    const bulkBefore = smtp.received.slice(before).findIndex((m) => m.to.includes('vip@example.com'));
+    expect(bulkBefore).toBeLessThan(bulkUsers.length / 2);
+    await waitFor(() => smtp.received.length >= before + bulkUsers.length + 1, 30_000, 'every bulk mail');
+  });
+
   it('a provider down for a while: retried until it recovers, then sent once', async () => {
     await api(url, 'PUT', '/users/retry-user/channels', { phone: '+14155550177' });
     await api(url, 'POST', '/subscribe', { topic_id: 'retries', user_id: 'retry-user' });

@@ -177,6 +177,35 @@ describe('channel-routing sink', () => {
     expect(parseChannelRecord(email[0]!.value, 'email')).toMatchObject({ notification_id: p.id, content: { subject: 'S', text: 'T' }, template_id: 'welcome' });
   });
 
+  it('priority: a critical lane routes only critical notifications, the bulk lane only the others', async () => {
+    const subscriptions = new MemorySubscriptionStore();
+    await subscribe(subscriptions, 'news', ['ada', 'bob']);
+    const base = fanoutStage();
+    const stage: CompiledStage = {
+      ...base,
+      sinks: [
+        ...base.sinks,
+        { name: 'bulk', type: 'channel-routing', log: EMAIL_LOG, options: { channel: 'email', priority: 'bulk' } },
+        { name: 'critical', type: 'channel-routing', log: SMS_LOG, options: { channel: 'email', priority: 'critical' } },
+      ],
+    };
+    const chain = await buildChain(stage, { subscriptions, dedup: new MemoryDedupStore() });
+    const dedup = chain.stage.operators[1]!;
+    const bulk: PublishRecord = { ...publish('news', T0), delivery: { channels: ['email'], critical: false, content: {}, template_id: null } };
+    const urgent: PublishRecord = { ...publish('news', T0), delivery: { channels: ['email'], critical: true, content: {}, template_id: null } };
+    const result = await runChain(chain, {
+      stage,
+      partition: 0,
+      records: encodeBatch([bulk, urgent]),
+      state: { [dedup.name]: operatorRegistration('bloom-dedup').partitionState!.create(dedup.options) },
+      stores: { subscriptions: { kind: 'sqlite' as const, path: '' }, dedup: { kind: 'sqlite' as const, path: '' } },
+      nowMs: T0 + 60_000,
+      partitionCounts: PARTITIONS,
+    });
+    expect(outputs(result, EMAIL_LOG).map((o) => parseChannelRecord(o.value, 'email').notification_id)).toEqual([bulk.id, bulk.id]);
+    expect(outputs(result, SMS_LOG).map((o) => parseChannelRecord(o.value, 'email').notification_id)).toEqual([urgent.id, urgent.id]);
+  });
+
   it('dead-letters a publish record whose delivery is malformed', async () => {
     const h = await harness();
     await subscribe(h.subscriptions, 'news', ['ada']);

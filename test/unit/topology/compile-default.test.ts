@@ -7,7 +7,7 @@ describe('the default topology (jobs/notifications.topology.yaml)', () => {
     expect(t.name).toBe('notifications');
     expect(t.version).toBe(1);
     expect(t.file).toBe(DEFAULT_TOPOLOGY_FILE);
-    expect(t.stages.map((s) => s.name)).toEqual(['fanout', 'fanout-pages', 'edge', 'email', 'sms', 'push']);
+    expect(t.stages.map((s) => s.name)).toEqual(['fanout', 'fanout-pages', 'edge', 'email', 'sms', 'push', 'email-critical', 'sms-critical', 'push-critical']);
 
     const [fanout, pages, edge, ...channels] = t.stages;
     expect(fanout).toMatchObject({
@@ -22,9 +22,10 @@ describe('the default topology (jobs/notifications.topology.yaml)', () => {
     expect(fanout?.sinks).toEqual([
       { name: 'user-log', type: 'routing', log: 'herald.user', options: {} },
       { name: 'pages', type: 'fanout-pages', log: 'herald.fanout-pages', options: { buckets: 256 } },
-      { name: 'email-requests', type: 'channel-routing', log: 'herald.channel.email', options: { channel: 'email' } },
-      { name: 'sms-requests', type: 'channel-routing', log: 'herald.channel.sms', options: { channel: 'sms' } },
-      { name: 'push-requests', type: 'channel-routing', log: 'herald.channel.push', options: { channel: 'push' } },
+      ...['email', 'sms', 'push'].flatMap((c) => [
+        { name: `${c}-requests`, type: 'channel-routing', log: `herald.channel.${c}`, options: { channel: c, priority: 'bulk' } },
+        { name: `${c}-critical-requests`, type: 'channel-routing', log: `herald.channel.${c}.critical`, options: { channel: c, priority: 'critical' } },
+      ]),
     ]);
 
     expect(pages).toMatchObject({
@@ -38,9 +39,10 @@ describe('the default topology (jobs/notifications.topology.yaml)', () => {
     expect(pages?.operators.map((o) => o.type)).toEqual(['subscription-join', 'user-repartition']);
     expect(pages?.sinks.map((k) => [k.type, k.log])).toEqual([
       ['routing', 'herald.user'],
-      ['channel-routing', 'herald.channel.email'],
-      ['channel-routing', 'herald.channel.sms'],
-      ['channel-routing', 'herald.channel.push'],
+      ...['email', 'sms', 'push'].flatMap((c) => [
+        ['channel-routing', `herald.channel.${c}`],
+        ['channel-routing', `herald.channel.${c}.critical`],
+      ]),
     ]);
 
     expect(edge).toMatchObject({
@@ -54,8 +56,8 @@ describe('the default topology (jobs/notifications.topology.yaml)', () => {
     expect(edge?.sinks.map((s) => [s.type, s.log])).toEqual([['edge-delivery', null]]);
 
     for (const [i, channel] of (['email', 'sms', 'push'] as const).entries()) {
-      const stage = channels[i]!;
-      expect(stage).toMatchObject({
+      const [bulk, critical] = [channels[i]!, channels[i + 3]!];
+      expect(bulk).toMatchObject({
         role: 'channel',
         consumerGroup: `herald.channel.${channel}`,
         source: { log: `herald.channel.${channel}`, partitions: 6 },
@@ -63,9 +65,12 @@ describe('the default topology (jobs/notifications.topology.yaml)', () => {
         errorPolicy: 'dead-letter',
         deadLetterLog: 'herald.channel.dlq',
       });
-      expect(stage.sinks).toEqual([
-        { name: `send-${channel}`, type: 'channel-delivery', log: `herald.channel.${channel}.retry`, options: { channel, max_attempts: 8, concurrency: channel === 'push' ? 16 : 4, retry_poll_ms: 1_000 } },
+      expect(bulk.sinks).toEqual([
+        { name: `send-${channel}`, type: 'channel-delivery', log: `herald.channel.${channel}.retry`, options: { channel, max_attempts: 8, concurrency: channel === 'push' ? 16 : 4, retry_poll_ms: 1_000, priority: 'normal' } },
       ]);
+      // The critical lane: its own log, the bulk lane's retry log.
+      expect(critical).toMatchObject({ role: 'channel', consumerGroup: `herald.channel.${channel}.critical`, source: { log: `herald.channel.${channel}.critical`, partitions: 3 } });
+      expect(critical.sinks.map((k) => [k.type, k.log, k.options['priority']])).toEqual([['channel-delivery', `herald.channel.${channel}.retry`, 'critical']]);
     }
   });
 
@@ -77,6 +82,7 @@ describe('the default topology (jobs/notifications.topology.yaml)', () => {
       { name: 'herald.fanout-pages', partitions: 12, key: null, retentionMs: 604_800_000 },
       { name: 'herald.dlq', partitions: 1, key: null, retentionMs: 1_209_600_000 },
       ...['email', 'sms', 'push'].map((c) => ({ name: `herald.channel.${c}`, partitions: 6, key: 'user_id', retentionMs: 604_800_000 })),
+      ...['email', 'sms', 'push'].map((c) => ({ name: `herald.channel.${c}.critical`, partitions: 3, key: 'user_id', retentionMs: 604_800_000 })),
       ...['email', 'sms', 'push'].map((c) => ({ name: `herald.channel.${c}.retry`, partitions: 6, key: 'user_id', retentionMs: 604_800_000 })),
       { name: 'herald.channel.dlq', partitions: 1, key: null, retentionMs: 1_209_600_000 },
     ]);

@@ -16,7 +16,7 @@ describe('herald topology', () => {
   it('validate prints OK and a summary for a valid file', async () => {
     const r = await run('validate', DEFAULT_TOPOLOGY_FILE);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^OK .*notifications\.topology\.yaml: topology "notifications": 6 stages \[fanout \(herald\.fanout, herald\.publish × 12\), fanout-pages \(herald\.fanout-pages, herald\.fanout-pages × 12\), edge \(herald\.edge, herald\.user × 12\), email \(herald\.channel\.email, herald\.channel\.email × 6\), sms \(herald\.channel\.sms, herald\.channel\.sms × 6\), push \(herald\.channel\.push, herald\.channel\.push × 6\)\], 11 log topics\n$/);
+    expect(r.out).toMatch(/^OK .*notifications\.topology\.yaml: topology "notifications": 9 stages \[fanout \(herald\.fanout, herald\.publish × 12\), fanout-pages \(herald\.fanout-pages, herald\.fanout-pages × 12\), edge \(herald\.edge, herald\.user × 12\), email \(herald\.channel\.email, herald\.channel\.email × 6\), sms \(herald\.channel\.sms, herald\.channel\.sms × 6\), push \(herald\.channel\.push, herald\.channel\.push × 6\), email-critical \(herald\.channel\.email\.critical, herald\.channel\.email\.critical × 3\), sms-critical \(herald\.channel\.sms\.critical, herald\.channel\.sms\.critical × 3\), push-critical \(herald\.channel\.push\.critical, herald\.channel\.push\.critical × 3\)\], 14 log topics\n$/);
     expect(r.err).toBe('');
   });
 
@@ -44,7 +44,7 @@ describe('herald topology', () => {
     expect(text.out).toContain('Stage fanout: role job, consumer group herald.fanout');
     const json = await run('explain', DEFAULT_TOPOLOGY_FILE, '--json');
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.out).stages.map((s: { name: string }) => s.name)).toEqual(['fanout', 'fanout-pages', 'edge', 'email', 'sms', 'push']);
+    expect(JSON.parse(json.out).stages.map((s: { name: string }) => s.name)).toEqual(['fanout', 'fanout-pages', 'edge', 'email', 'sms', 'push', 'email-critical', 'sms-critical', 'push-critical']);
   });
 
   it('graph prints a Mermaid flowchart', async () => {
