@@ -29,7 +29,8 @@
 import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
 import type { ChannelName } from '../../core/types.ts';
 import type { DeliveryStatus, DeliveryStatusStore } from '../types.ts';
-import { migrateMysql, type MysqlMigration } from './migrations.ts';
+import type { MysqlMigration } from './migrations.ts';
+import { openShardPools } from './pools.ts';
 import { onMysql } from './mysql-errors.ts';
 import { shardOf } from './shard-map.ts';
 
@@ -224,14 +225,6 @@ export interface MysqlDeliveryStatusStoreOptions {
  * @throws HeraldError HERALD_STORE_FAILED (unreachable) / HERALD_STORE_REJECTED (access, SQL)
  */
 export async function openMysqlDeliveryStatusStore(o: MysqlDeliveryStatusStoreOptions): Promise<MysqlDeliveryStatusStore> {
-  const pools = o.shards.map((uri) =>
-    mysql.createPool({ uri, connectionLimit: o.connectionsPerShard ?? 4, connectTimeout: 5_000, charset: 'utf8mb4_general_ci', enableKeepAlive: true }),
-  );
-  try {
-    for (const pool of pools) await migrateMysql(pool, DELIVERY_STATUS_MIGRATIONS);
-  } catch (err) {
-    await Promise.all(pools.map((p) => p.end().catch(() => {})));
-    throw err;
-  }
+  const pools = await openShardPools(o.shards, o.connectionsPerShard ?? 4, DELIVERY_STATUS_MIGRATIONS);
   return new MysqlDeliveryStatusStore(pools, o.queryTimeoutMs ?? 10_000);
 }

@@ -6,7 +6,8 @@
  */
 import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
 import type { IdempotencyRecord, IdempotencyStore } from '../types.ts';
-import { migrateMysql, type MysqlMigration } from './migrations.ts';
+import type { MysqlMigration } from './migrations.ts';
+import { openShardPools } from './pools.ts';
 import { onMysql } from './mysql-errors.ts';
 import { shardOf } from './shard-map.ts';
 
@@ -104,12 +105,6 @@ export class MysqlIdempotencyStore implements IdempotencyStore {
  * @throws HeraldError HERALD_STORE_FAILED (unreachable) / HERALD_STORE_REJECTED (access, SQL)
  */
 export async function openMysqlIdempotencyStore(o: { shards: readonly string[]; queryTimeoutMs?: number; now?: () => number }): Promise<MysqlIdempotencyStore> {
-  const pools = o.shards.map((uri) => mysql.createPool({ uri, connectionLimit: 8, connectTimeout: 5_000, charset: 'utf8mb4_general_ci', enableKeepAlive: true }));
-  try {
-    for (const pool of pools) await migrateMysql(pool, IDEMPOTENCY_MIGRATIONS);
-  } catch (err) {
-    await Promise.all(pools.map((p) => p.end().catch(() => {})));
-    throw err;
-  }
+  const pools = await openShardPools(o.shards, 8, IDEMPOTENCY_MIGRATIONS);
   return new MysqlIdempotencyStore(pools, o.queryTimeoutMs ?? 10_000, o.now);
 }

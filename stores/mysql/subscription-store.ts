@@ -24,7 +24,8 @@ import mysql, { type Pool, type PoolConnection, type RowDataPacket } from 'mysql
 import type { UserHashRange } from '../../core/user-hash.ts';
 import { countedFromRows, inlineBound, pageOf, rangeStart, toFanoutLookup, type CountedFanout, type FanoutCountSource, type FanoutRow, type RangeRow } from '../fanout-counts.ts';
 import type { FanoutLookup, Subscriber, SubscriberCursor, SubscriberPage, SubscriptionStore } from '../types.ts';
-import { migrateMysql, type MysqlMigration } from './migrations.ts';
+import type { MysqlMigration } from './migrations.ts';
+import { openShardPools } from './pools.ts';
 import { onMysql } from './mysql-errors.ts';
 import { groupByShard, shardOf } from './shard-map.ts';
 
@@ -283,14 +284,6 @@ export class MysqlSubscriptionStore implements SubscriptionStore, FanoutCountSou
  * @throws HeraldError HERALD_STORE_FAILED (unreachable) / HERALD_STORE_REJECTED (access, SQL)
  */
 export async function openMysqlSubscriptionStore(o: MysqlSubscriptionStoreOptions): Promise<MysqlSubscriptionStore> {
-  const pools = o.shards.map((uri) =>
-    mysql.createPool({ uri, connectionLimit: o.connectionsPerShard ?? 8, connectTimeout: 5_000, charset: 'utf8mb4_general_ci', enableKeepAlive: true }),
-  );
-  try {
-    if (o.migrate !== false) for (const pool of pools) await migrateMysql(pool, SUBSCRIPTION_MIGRATIONS);
-  } catch (err) {
-    await Promise.all(pools.map((p) => p.end().catch(() => {})));
-    throw err;
-  }
+  const pools = await openShardPools(o.shards, o.connectionsPerShard ?? 8, o.migrate === false ? null : SUBSCRIPTION_MIGRATIONS);
   return new MysqlSubscriptionStore(pools, o.queryTimeoutMs ?? 10_000);
 }

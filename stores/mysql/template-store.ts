@@ -18,7 +18,8 @@
 import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
 import type { ChannelContent } from '../../core/types.ts';
 import type { NotificationTemplate, TemplateStore, TopicSettings } from '../types.ts';
-import { migrateMysql, type MysqlMigration } from './migrations.ts';
+import type { MysqlMigration } from './migrations.ts';
+import { openShardPools } from './pools.ts';
 import { onMysql } from './mysql-errors.ts';
 
 /** Schema history of the template tables (first shard only). */
@@ -148,12 +149,6 @@ export interface MysqlTemplateStoreOptions {
 export async function openMysqlTemplateStore(o: MysqlTemplateStoreOptions): Promise<MysqlTemplateStore> {
   const uri = o.shards[0];
   if (uri === undefined) throw new RangeError('openMysqlTemplateStore needs at least one shard URL');
-  const pool = mysql.createPool({ uri, connectionLimit: o.connections ?? 2, connectTimeout: 5_000, charset: 'utf8mb4_general_ci', enableKeepAlive: true });
-  try {
-    await migrateMysql(pool, TEMPLATE_MIGRATIONS);
-  } catch (err) {
-    await pool.end().catch(() => {});
-    throw err;
-  }
+  const pool = (await openShardPools([uri], o.connections ?? 2, TEMPLATE_MIGRATIONS))[0]!;
   return new MysqlTemplateStore(pool, o.queryTimeoutMs ?? 10_000);
 }

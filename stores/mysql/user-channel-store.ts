@@ -10,10 +10,11 @@
  * Ids are `ascii_bin` like the subscriptions: byte order, case-sensitive, never numbers.
  * Batch reads: one `user_id IN (…)` query per shard holding any of the users, in parallel.
  */
-import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { UserChannelSettings, UserChannelStore, UserPreferences } from '../types.ts';
 import { emptyChannelSettings, emptyPreferences, normalizeChannelSettings, normalizePreferences, parsePreferencesJson, parsePushJson } from '../user-channels.ts';
-import { migrateMysql, type MysqlMigration } from './migrations.ts';
+import type { MysqlMigration } from './migrations.ts';
+import { openShardPools } from './pools.ts';
 import { onMysql } from './mysql-errors.ts';
 import { groupByShard, shardOf } from './shard-map.ts';
 
@@ -169,14 +170,6 @@ export interface MysqlUserChannelStoreOptions {
  * @throws HeraldError HERALD_STORE_FAILED (unreachable) / HERALD_STORE_REJECTED (access, SQL)
  */
 export async function openMysqlUserChannelStore(o: MysqlUserChannelStoreOptions): Promise<MysqlUserChannelStore> {
-  const pools = o.shards.map((uri) =>
-    mysql.createPool({ uri, connectionLimit: o.connectionsPerShard ?? 4, connectTimeout: 5_000, charset: 'utf8mb4_general_ci', enableKeepAlive: true }),
-  );
-  try {
-    for (const pool of pools) await migrateMysql(pool, USER_CHANNEL_MIGRATIONS);
-  } catch (err) {
-    await Promise.all(pools.map((p) => p.end().catch(() => {})));
-    throw err;
-  }
+  const pools = await openShardPools(o.shards, o.connectionsPerShard ?? 4, USER_CHANNEL_MIGRATIONS);
   return new MysqlUserChannelStore(pools, o.queryTimeoutMs ?? 10_000);
 }

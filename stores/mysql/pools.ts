@@ -1,0 +1,23 @@
+/**
+ * Connection pools of MySQL shards, migrated before use: what every MySQL store opens with.
+ */
+import mysql, { type Pool } from 'mysql2/promise';
+import { migrateMysql, type MysqlMigration } from './migrations.ts';
+
+/**
+ * One pool per shard URL (`mysql://user:pass@host:port/db`; utf8mb4, keep-alive, 5 s connect
+ * timeout), each migrated with `migrations` in shard order unless `migrations` is null. On a
+ * failure every pool is ended before the error is rethrown.
+ * @param connections connections per pool
+ * @throws HeraldError HERALD_STORE_FAILED (unreachable) / HERALD_STORE_REJECTED (access, SQL)
+ */
+export async function openShardPools(shards: readonly string[], connections: number, migrations: readonly MysqlMigration[] | null): Promise<Pool[]> {
+  const pools = shards.map((uri) => mysql.createPool({ uri, connectionLimit: connections, connectTimeout: 5_000, charset: 'utf8mb4_general_ci', enableKeepAlive: true }));
+  try {
+    if (migrations !== null) for (const pool of pools) await migrateMysql(pool, migrations);
+  } catch (err) {
+    await Promise.all(pools.map((p) => p.end().catch(() => {})));
+    throw err;
+  }
+  return pools;
+}
