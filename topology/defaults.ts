@@ -39,7 +39,7 @@ export const TOPOLOGY_DEFAULTS = {
       priority: 'all' as const, // which notifications: all, critical only, bulk (non-critical) only
     },
     'channel-delivery': {
-      maxAttempts: 8, // provider attempts before a send goes to the DLQ
+      maxAttempts: 12, // provider attempts before a send goes to the DLQ (throttles do not count): up to ~37 min of retries
       concurrency: 4, // sends in flight at once per worker (distinct recipients)
       retryPollMs: 1_000, // ms: longest sleep of the retry consumer before it re-reads its log
       priority: 'normal' as const, // normal (bulk lane, reads the retry log) | critical (goes first)

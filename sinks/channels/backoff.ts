@@ -14,8 +14,12 @@ export interface BackoffOptions {
   maxMs: number;
 }
 
-/** Defaults: 1 s, doubling, at most 5 min. */
-export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 1_000, maxMs: 300_000 };
+/**
+ * Defaults: 2 s, doubling, at most 10 min. With the default 12 attempts, the 11 retries span up
+ * to 37 min (about 18 min on average with full jitter), so a provider outage of minutes (a relay
+ * restart, a deploy) ends in sends, not in the DLQ.
+ */
+export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 2_000, maxMs: 600_000 };
 
 /**
  * The delay before retry number `attempt` (1 = the first retry), ms.

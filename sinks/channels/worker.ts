@@ -20,9 +20,11 @@
  *    providers count a sliding second while the limiter counts fixed windows);
  *    a recipient's budget or a longer pause reschedules the job (`not_before_ms = now + waitMs`)
  *    without counting an attempt;
- * 5. the outcome: `sent` → status sent; `retry` → (429: pause the provider) retry job with
- *    attempt+1 after {@link retryDelayMs} (Retry-After as floor), or after `maxAttempts` a dead
- *    letter and status failed; `gone` → status gone and the job in `gone`; `failed` → dead letter
+ * 5. the outcome: `sent` → status sent; `retry` throttled (HTTP 429, SMTP 421: the provider's
+ *    pace, never the message's fault) → the provider is paused for Retry-After (or 1 s) and the
+ *    job retried after it WITHOUT counting an attempt, so throttling never ends in the DLQ;
+ *    other `retry` → retry job with attempt+1 after {@link retryDelayMs} (Retry-After as floor),
+ *    or after `maxAttempts` a dead letter and status failed; `gone` → status gone and the job in `gone`; `failed` → dead letter
  *    and status failed.
  *
  * Not wired into a job yet: the caller owns the topics (channel log, retry topic, DLQ), the offsets
@@ -82,7 +84,7 @@ export interface ChannelWorkerOptions<M> {
   provider: ChannelProvider<M>;
   limiter: ProviderRateLimiter;
   statuses: DeliveryStatusStore;
-  /** Provider attempts before a transiently failing job goes to the DLQ. Default 8. */
+  /** Provider attempts before a transiently failing job goes to the DLQ (throttles do not count). Default 12. */
   maxAttempts?: number;
   /** Retry delays. Default {@link DEFAULT_BACKOFF}. */
   backoff?: BackoffOptions;
@@ -147,7 +149,7 @@ export class ChannelWorker<M> {
     this.#provider = o.provider;
     this.#limiter = o.limiter;
     this.#store = o.statuses;
-    this.#maxAttempts = o.maxAttempts ?? 8;
+    this.#maxAttempts = o.maxAttempts ?? 12;
     this.#backoff = o.backoff ?? DEFAULT_BACKOFF;
     this.#maxWait = o.maxInProcessWaitMs ?? 2_000;
     this.#margin = o.waitMarginMs ?? 25;
@@ -305,7 +307,15 @@ export class ChannelWorker<M> {
         this.#deadLetter(job, outcome.reason, outcome.code, now, result, labels);
         return;
       case 'retry': {
-        if (outcome.throttled === true) await this.#limiter.pause(outcome.afterMs ?? this.#throttleMs);
+        if (outcome.throttled === true) {
+          const pauseMs = outcome.afterMs ?? this.#throttleMs;
+          await this.#limiter.pause(pauseMs);
+          deferred.inc({ ...labels, reason: 'throttled' });
+          const at = now();
+          result.retries.push({ ...job, not_before_ms: at + pauseMs });
+          result.statuses.push({ ...base, state: 'retrying', last_error: outcome.reason, updated_at: at });
+          return;
+        }
         if (job.attempt >= this.#maxAttempts) {
           this.#deadLetter(job, outcome.reason, 'RETRIES_EXHAUSTED', now, result, labels);
           return;

@@ -12,7 +12,8 @@
  * | answer | outcome |
  * |---|---|
  * | 250 after DATA | `sent` (providerId = the server's final reply, e.g. `250 OK: queued as 1A2B`) |
- * | 4xx reply (421, 450, 451, 452, …), 503 | `retry` |
+ * | 421, or 450/451/452 saying rate/too many/throttle (the server's "slow down") | `retry`, `throttled: true` (pause the provider, no attempt counted) |
+ * | other 4xx reply (450, 451, 452, …), 503 | `retry` |
  * | connection refused/reset/closed, DNS, TLS, timeouts (connect, greeting, socket) | `retry` |
  * | authentication failed (EAUTH; a server configuration problem, not the message's) | `retry`, logged as an error |
  * | caller abort (the `signal`) | `retry` |
@@ -119,6 +120,9 @@ export function classifySmtpError(err: SmtpErrorLike): Exclude<SendOutcome, { ki
   const reply = err.responseCode;
   if (typeof reply === 'number' && reply >= 200 && reply < 600) {
     if (reply >= 500 && reply !== 503) return { kind: 'failed', reason: detail || `SMTP ${reply}`, code: `SMTP_${reply}` };
+    if (reply === 421 || (reply >= 450 && reply <= 452 && /rate|too many|throttl|try again later/i.test(detail))) {
+      return { kind: 'retry', reason: detail || `SMTP ${reply}`, throttled: true };
+    }
     return { kind: 'retry', reason: detail || `SMTP ${reply}` };
   }
   if (code === 'EENVELOPE' || code === 'EMAXRECIPIENTS') return { kind: 'failed', reason: detail || code, code };

@@ -12,6 +12,7 @@
  * | 409 (idempotency key already used) | `sent`: the provider already has this message |
  * | 429 | `retry`, `throttled: true`, `afterMs` from Retry-After (pause the whole provider) |
  * | 408, 5xx | `retry`, `afterMs` from Retry-After when given (e.g. 503) |
+ * | 401, 403 (token refused: Herald's configuration, not the message) | `retry`: a DLQ entry per SMS until the token is fixed would lose them all |
  * | network error, timeout, caller abort | `retry` (no `afterMs`) |
  * | other 3xx/4xx | `failed`, code `HTTP_<status>`, reason = the provider's error message (≤ 500 chars) |
  * | `to` not E.164 | `failed`, code `INVALID_E164`, no request made |
@@ -165,6 +166,9 @@ export function classifySmsResponse(status: number, retryAfter: string | null, b
     return providerId === undefined ? { kind: 'sent' } : { kind: 'sent', providerId };
   }
   const detail = errorMessage(bodyText);
+  if (status === 401 || status === 403) {
+    return { kind: 'retry', reason: truncate(`HTTP ${status}: the provider refused HERALD_SMS_TOKEN${detail ? ` (${detail})` : ''}; fix the token, sends are retried`) };
+  }
   if (status === 429 || status === 408 || status >= 500) {
     const afterMs = parseRetryAfter(retryAfter, nowMs);
     const reason = truncate(`HTTP ${status}${detail ? `: ${detail}` : ''}`);

@@ -118,14 +118,14 @@ describe('ChannelWorker against a local SMS provider peer', () => {
     expect(out.statuses.map((s) => s.key)).toEqual([job(1).key, job(2).key]);
   });
 
-  it('429 with Retry-After: 1 pauses the limiter and retries the job (attempt+1, not before 1 s); the next job waits the pause out in process', async () => {
+  it('429 with Retry-After: 1 pauses the limiter and retries the job (same attempt: a throttle never counts, not before 1 s); the next job waits the pause out in process', async () => {
     peer.throttleNext(1, '1');
     const { w, limiter } = worker({ perSecond: 100 }, { concurrency: 1 });
     const now = Date.now();
     const one = await w.process([job(1)], now);
     expect(await limiter.pausedForMs()).toBeGreaterThan(0);
     expect(one.retries).toHaveLength(1);
-    expect(one.retries[0]).toMatchObject({ key: job(1).key, attempt: 2 });
+    expect(one.retries[0]).toMatchObject({ key: job(1).key, attempt: 1 });
     expect(one.retries[0]!.not_before_ms).toBeGreaterThanOrEqual(now + 1_000);
     expect(one.statuses).toEqual([expect.objectContaining({ key: job(1).key, state: 'retrying', attempts: 1, last_error: expect.stringContaining('HTTP 429') })]);
     expect(one.deadLetters).toEqual([]);
@@ -136,6 +136,19 @@ describe('ChannelWorker against a local SMS provider peer', () => {
     expect(performance.now() - t0).toBeGreaterThan(200);
     expect(two.statuses).toEqual([expect.objectContaining({ key: job(2).key, state: 'sent' })]);
     expect(peer.messages.map((m) => m.idempotencyKey)).toEqual([job(2).key]);
+  });
+
+  it('throttled again and again (429) never ends in the DLQ, even past maxAttempts', async () => {
+    const { w } = worker({ perSecond: 100 }, { maxAttempts: 2, concurrency: 1, maxInProcessWaitMs: 0 });
+    let current = job(1);
+    for (let i = 0; i < 4; i++) {
+      peer.throttleNext(1, null);
+      const out = await w.process([{ ...current, not_before_ms: 0 }], Date.now() + i * 10_000);
+      expect(out.deadLetters).toEqual([]);
+      expect(out.retries).toHaveLength(1);
+      current = out.retries[0]!;
+      expect(current.attempt).toBe(1);
+    }
   });
 
   it('a long provider pause reschedules the job without counting an attempt', async () => {

@@ -165,12 +165,12 @@ describe('http-sms provider against a local SMS provider peer', () => {
     peer = await startSmsPeer(); // for afterEach
   });
 
-  it('400 → failed HTTP_400 with the provider message; 401 (wrong token) → failed HTTP_401', async () => {
+  it('400 → failed HTTP_400 with the provider message; 401 (wrong token: our configuration) → retry naming the setting', async () => {
     const sms = provider();
     peer.rejectNumber(msg(8).to, 'number is not mobile');
     expect(await sms.send(msg(8))).toEqual({ kind: 'failed', code: 'HTTP_400', reason: 'number is not mobile' });
     const wrong = provider({ apiToken: 'not-the-token' });
-    expect(await wrong.send(msg(9))).toEqual({ kind: 'failed', code: 'HTTP_401', reason: 'invalid or missing API token' });
+    expect(await wrong.send(msg(9))).toEqual({ kind: 'retry', reason: 'HTTP 401: the provider refused HERALD_SMS_TOKEN (invalid or missing API token); fix the token, sends are retried' });
     expect(peer.messages).toHaveLength(0);
   });
 

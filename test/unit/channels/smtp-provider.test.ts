@@ -101,13 +101,19 @@ describe('SMTP provider', () => {
     expect(peer.received).toHaveLength(1);
   });
 
-  it('450/452 at RCPT TO and 421 → retry', async () => {
+  it('450/452 at RCPT TO → retry; 421 and a rate-limit 451 → throttled retry (the provider is paused, no attempt counted)', async () => {
     const p = provider();
-    for (const code of [450, 452, 421]) {
+    for (const code of [450, 452]) {
       peer.failNext(1, { code, phase: 'rcpt' });
-      expect(await p.send(message(code))).toMatchObject({ kind: 'retry' });
+      const out = await p.send(message(code));
+      expect(out).toMatchObject({ kind: 'retry' });
+      expect(out).not.toHaveProperty('throttled');
     }
-    expect(peer.refused).toBe(3);
+    peer.failNext(1, { code: 421, phase: 'rcpt' });
+    expect(await p.send(message(421))).toMatchObject({ kind: 'retry', throttled: true });
+    peer.failNext(1, { code: 451, phase: 'rcpt', message: '4.7.1 Too many messages, slow down' });
+    expect(await p.send(message(451))).toMatchObject({ kind: 'retry', throttled: true });
+    expect(peer.refused).toBe(4);
     expect(peer.received).toHaveLength(0);
   });
 
