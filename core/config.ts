@@ -111,6 +111,11 @@ export interface HeraldConfig {
   pushRatePerSec: number;
   /** How long a push service keeps a message for an offline device, seconds. */
   pushTtlSeconds: number;
+  /**
+   * Accept (and send to) Web Push endpoints on loopback or private addresses, and http on
+   * loopback: for tests and development only. Off: a user cannot make Herald POST into its network.
+   */
+  pushAllowPrivateEndpoints: boolean;
 }
 
 /** One place for defaults, with units. */
@@ -151,6 +156,7 @@ export const DEFAULTS = {
   vapidSubject: 'mailto:admin@localhost',
   pushRatePerSec: 100, // push requests/s
   pushTtlSeconds: 86_400, // s: one day
+  pushAllowPrivateEndpoints: false,
 } as const satisfies Record<keyof HeraldConfig, unknown>;
 
 interface SettingSpec {
@@ -297,6 +303,13 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'vapidPrivateKey', env: 'HERALD_VAPID_PRIVATE_KEY', flag: '--vapid-private-key', parse: (raw) => (/^[A-Za-z0-9_-]{40,50}$/.test(raw.trim()) ? raw.trim() : undefined), accepts: 'a base64url VAPID private key (43 characters)' },
   { key: 'vapidSubject', env: 'HERALD_VAPID_SUBJECT', flag: '--vapid-subject', parse: (raw) => (/^(mailto:\S+@\S+|https:\/\/\S+)$/.test(raw.trim()) ? raw.trim() : undefined), accepts: 'a mailto: address or an https: URL where push services can reach you' },
   { key: 'pushRatePerSec', env: 'HERALD_PUSH_RATE_PER_SEC', flag: '--push-rate-per-sec', parse: integer(1, 100_000), accepts: 'an integer from 1 to 100000 (push requests per second)' },
+  {
+    key: 'pushAllowPrivateEndpoints',
+    env: 'HERALD_PUSH_ALLOW_PRIVATE_ENDPOINTS',
+    flag: '--push-allow-private-endpoints',
+    parse: (raw) => ({ true: true, '1': true, false: false, '0': false })[raw.trim().toLowerCase() as 'true'],
+    accepts: 'true or false (true only for tests and development: push endpoints on loopback and private addresses)',
+  },
   { key: 'pushTtlSeconds', env: 'HERALD_PUSH_TTL_SECONDS', flag: '--push-ttl-seconds', parse: integer(0, 2_419_200), accepts: 'an integer from 0 to 2419200 (seconds; 4 weeks)' },
 ];
 

@@ -86,7 +86,8 @@ export class Publisher {
     let receipt: PublishReceipt = { id, topic_id: topicId, published_at: isoMs(publishedAtMs) };
     if (idempotencyKey !== null) {
       // In-app publishes keep the fingerprint of the message alone (as before channels existed).
-      const fingerprinted = channels === null ? message : { message, channels };
+      // Channels as a set: ["sms","email"] and ["email","sms"] are the same publish.
+      const fingerprinted = channels === null ? message : { message, channels: { ...channels, channels: [...channels.channels].sort() } };
       const fingerprint = createHash('sha256').update(canonicalJson(fingerprinted)).digest('hex');
       const { record, created } = await this.#deps.idempotency.claim(topicId, idempotencyKey, {
         id,
@@ -97,7 +98,7 @@ export class Publisher {
       if (!created && record.fingerprint !== '' && record.fingerprint !== fingerprint) {
         throw new HeraldError(
           'HERALD_EDGE_IDEMPOTENCY_KEY_REUSED',
-          `Idempotency-Key ${JSON.stringify(idempotencyKey)} was first used on topic ${topicId} with a different message (notification ${record.id}); use a new key for a new message.`,
+          `Idempotency-Key ${JSON.stringify(idempotencyKey)} was first used on topic ${topicId} with a different message${channels === null ? '' : ' or channel fields (channels, content, template_id, data, critical)'} (notification ${record.id}); use a new key for a new message.`,
         );
       }
       receipt = { id: record.id, topic_id: topicId, published_at: record.published_at };
@@ -131,7 +132,11 @@ export class Publisher {
       if (template === null) {
         throw new HeraldError('HERALD_EDGE_TEMPLATE_NOT_FOUND', `No template ${JSON.stringify(request.template_id)}: create it with PUT /templates/${request.template_id}, or send content instead.`);
       }
-      content = renderTemplate(template, { ...request.data, topic_id: topicId });
+      const missing = request.channels.filter((c) => template.content[c] === undefined);
+      if (missing.length > 0) {
+        throw new HeraldError('HERALD_EDGE_CHANNELS_INVALID', `Template ${JSON.stringify(request.template_id)} has no ${missing.join(' or ')} content: add it to the template (PUT /templates/${request.template_id}), or leave ${missing.join(', ')} out of channels.`);
+      }
+      content = renderTemplate(template, { ...request.data, topic_id: topicId }, request.channels);
     }
     const bytes = Buffer.byteLength(JSON.stringify(content));
     if (bytes > MAX_CONTENT_BYTES) {

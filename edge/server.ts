@@ -44,6 +44,8 @@ export interface EdgeDeps {
   userChannels?: UserChannelStore;
   /** Notification templates and topic settings (/templates/{template_id}, /topics/{topic_id}/settings); absent: no such routes. */
   templates?: TemplateStore;
+  /** Accept Web Push endpoints on loopback or private addresses (HERALD_PUSH_ALLOW_PRIVATE_ENDPOINTS; tests and development). */
+  allowPrivatePushEndpoints?: boolean;
   /** Per-channel delivery statuses (GET /notifications/{notification_id}/deliveries); absent: no such route. */
   deliveryStatuses?: DeliveryStatusStore;
   producer: LogProducer;
@@ -78,7 +80,7 @@ export function createRouter(deps: EdgeDeps): Router {
   subscriptionRoutes(router, deps.subscriptions);
   publishRoutes(router, publisher, deps.maxMessageBytes);
   notificationRoutes(router, deps.inbox);
-  if (deps.userChannels) userChannelRoutes(router, deps.userChannels);
+  if (deps.userChannels) userChannelRoutes(router, deps.userChannels, deps.allowPrivatePushEndpoints ?? false);
   if (deps.templates) templateRoutes(router, deps.templates);
   if (deps.deliveryStatuses) deliveryRoutes(router, deps.deliveryStatuses);
   streamRoutes(router, deps.registry, deps.inbox, 1000, deps.locateStream);

@@ -158,6 +158,7 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
           idempotency: profile.idempotency,
           userChannels: profile.userChannels,
           templates: profile.templates,
+          allowPrivatePushEndpoints: config.pushAllowPrivateEndpoints,
           deliveryStatuses: profile.deliveryStatuses,
           producer,
           publishLog: publishLogOf(topology),

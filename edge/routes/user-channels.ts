@@ -50,7 +50,7 @@ function userIdOf(params: RouteParams | undefined): string {
  * @throws HeraldError HERALD_EDGE_BODY_INVALID (not an object, unknown field),
  *   HERALD_EDGE_EMAIL_INVALID, HERALD_EDGE_PHONE_INVALID, HERALD_EDGE_PUSH_SUBSCRIPTION_INVALID
  */
-export function parseChannelSettings(body: unknown): UserChannelSettings {
+export function parseChannelSettings(body: unknown, allowPrivatePush = false): UserChannelSettings {
   const b = requireObject(body, ['email', 'phone', 'push']);
   const email = b.email ?? null;
   if (email !== null && !isValidEmail(email)) {
@@ -63,10 +63,10 @@ export function parseChannelSettings(body: unknown): UserChannelSettings {
   const rawPush = b.push ?? [];
   if (!Array.isArray(rawPush)) throw new HeraldError('HERALD_EDGE_PUSH_SUBSCRIPTION_INVALID', 'push must be a list of Web Push subscriptions (PushSubscription.toJSON()), or null.');
   rawPush.forEach((s: unknown, i) => {
-    if (!isPushSubscription(s)) {
+    if (!isPushSubscription(s, allowPrivatePush)) {
       throw new HeraldError(
         'HERALD_EDGE_PUSH_SUBSCRIPTION_INVALID',
-        `push[${i}] is not a Web Push subscription: send PushSubscription.toJSON(), {"endpoint":"https://…","keys":{"p256dh":"<65 bytes base64url>","auth":"<16 bytes base64url>"}}.`,
+        `push[${i}] is not a Web Push subscription: send PushSubscription.toJSON(), {"endpoint":"https://<a push service>/…","keys":{"p256dh":"<65 bytes base64url>","auth":"<16 bytes base64url>"}} (endpoints on loopback or private addresses are refused).`,
       );
     }
   });
@@ -112,12 +112,16 @@ export function parsePreferences(body: unknown): UserPreferences {
   return { channels, topics: Object.fromEntries(checked) };
 }
 
-/** Registers the four routes (see the module comment). Auth: edge/auth/access.ts (user routes, user_id from the path). */
-export function userChannelRoutes(router: Router, store: UserChannelStore): void {
+/**
+ * Registers the four routes (see the module comment). Auth: edge/auth/access.ts (user routes,
+ * user_id from the path).
+ * @param allowPrivatePush accept push endpoints on loopback or private addresses (HERALD_PUSH_ALLOW_PRIVATE_ENDPOINTS)
+ */
+export function userChannelRoutes(router: Router, store: UserChannelStore, allowPrivatePush = false): void {
   router.on('PUT', '/users/:user_id/channels', async (req, res, _url, params) => {
     const body = await readJsonBody(req, CHANNELS_BODY_LIMIT_BYTES);
     const userId = userIdOf(params);
-    const settings = parseChannelSettings(body);
+    const settings = parseChannelSettings(body, allowPrivatePush);
     sendJson(res, 200, { user_id: userId, ...(await store.setChannels(userId, settings)) });
   });
   router.on('GET', '/users/:user_id/channels', async (_req, res, _url, params) => {

@@ -46,7 +46,7 @@ export function createChannelProvider(config: HeraldConfig, channel: ChannelName
       if (config.smsToken === '') throw new HeraldError('HERALD_CONFIG_INVALID', 'HERALD_SMS_URL is set but HERALD_SMS_TOKEN is not: set the SMS provider\'s API token.');
       return createHttpSmsProvider({ baseUrl: config.smsUrl, apiToken: config.smsToken, from: config.smsFrom }) as ChannelProvider<EmailMessage | SmsMessage | PushMessage>;
     case 'push':
-      return createWebPushProvider({ subject: config.vapidSubject, publicKey: config.vapidPublicKey, privateKey: config.vapidPrivateKey }) as ChannelProvider<EmailMessage | SmsMessage | PushMessage>;
+      return createWebPushProvider({ subject: config.vapidSubject, publicKey: config.vapidPublicKey, privateKey: config.vapidPrivateKey, allowPrivateEndpoints: config.pushAllowPrivateEndpoints }) as ChannelProvider<EmailMessage | SmsMessage | PushMessage>;
   }
 }
 

@@ -58,11 +58,15 @@ export class ProviderRateLimiter {
   /**
    * Takes one send to `recipient` from the budgets. Not allowed while the provider is paused, over
    * its per-second budget, or the recipient over theirs; `waitMs` says when to try again.
+   * @param critical a critical send (a one-time code, a security alert) is not held back by the
+   *   recipient's hourly budget, which bulk sends may have used up; it still counts against it
    */
-  async acquire(recipient: string): Promise<Acquired> {
+  async acquire(recipient: string, critical = false): Promise<Acquired> {
     const paused = await this.pausedForMs();
     if (paused > 0) return { allowed: false, waitMs: paused, reason: 'paused' };
-    if (this.#recipients !== null) {
+    if (this.#recipients !== null && critical) {
+      await this.#recipients.penalty(recipient, 1).catch(() => {});
+    } else if (this.#recipients !== null) {
       const r = await this.#take(this.#recipients, recipient);
       if (r !== 0) return { allowed: false, waitMs: r, reason: 'recipient' };
     }

@@ -58,7 +58,11 @@ export function sendJobsFor(
     const channel = r.channel;
     const base = { notification_id: r.notification_id, user_id: userId, channel, attempt: 1, not_before_ms: 0, critical: r.critical };
     if (s === null || channelsFor(s, p, r.topic_id, [channel], r.critical).length === 0) {
-      const why = s === null || !hasAddress(s, channel) ? `no ${channel === 'email' ? 'email address' : channel === 'sms' ? 'phone number' : 'push subscription'} stored for the user` : `the user muted ${channel} for topic ${r.topic_id}`;
+      const topicSwitch = p !== null && Object.hasOwn(p.topics, r.topic_id) ? p.topics[r.topic_id]?.[channel] : undefined;
+      const why =
+        s === null || !hasAddress(s, channel) ? `no ${channel === 'email' ? 'email address' : channel === 'sms' ? 'phone number' : 'push subscription'} stored for the user`
+        : topicSwitch === false ? `the user muted ${channel} for topic ${r.topic_id}`
+        : `the user muted ${channel} for every topic (preferences channels.${channel})`;
       out.skipped.push({ key: sendKey(r.notification_id, userId, channel), notification_id: r.notification_id, user_id: userId, channel, state: 'skipped', attempts: 0, last_error: why, updated_at: nowMs });
       continue;
     }

@@ -269,7 +269,7 @@ export class ChannelWorker<M> {
   async #one(job: SendJob<M>, now: () => number, result: BatchResult<M>, labels: { channel: ChannelName; provider: string }): Promise<void> {
     for (;;) {
       if (this.#yieldTo !== undefined && !job.critical) await this.#yieldTo.idle();
-      const got = await this.#limiter.acquire(job.recipient);
+      const got = await this.#limiter.acquire(job.recipient, job.critical);
       if (got.allowed) break;
       if (got.reason !== 'recipient' && got.waitMs <= this.#maxWait) {
         if (got.reason === 'provider') await this.#waitOutWindow(got.waitMs);
@@ -277,7 +277,11 @@ export class ChannelWorker<M> {
         continue;
       }
       deferred.inc({ ...labels, reason: got.reason });
-      result.retries.push({ ...job, not_before_ms: now() + got.waitMs });
+      const at = now();
+      result.retries.push({ ...job, not_before_ms: at + got.waitMs });
+      // Waiting has a status too: GET …/deliveries shows why nothing was sent yet.
+      const why = got.reason === 'recipient' ? `waiting for the recipient's hourly limit (about ${Math.ceil(got.waitMs / 60_000)} min)` : `waiting for the provider (paused ${Math.ceil(got.waitMs / 1000)} s)`;
+      result.statuses.push({ key: job.key, notification_id: job.notification_id, user_id: job.user_id, channel: job.channel, state: 'pending', attempts: job.attempt - 1, last_error: why, updated_at: at });
       return;
     }
 

@@ -47,6 +47,8 @@ describe('channels: email, SMS and push end to end (embedded)', () => {
       HERALD_VAPID_PUBLIC_KEY: vapid.publicKey,
       HERALD_VAPID_PRIVATE_KEY: vapid.privateKey,
       HERALD_VAPID_SUBJECT: 'mailto:ops@herald.example',
+      // The local push service listens on http://127.0.0.1.
+      HERALD_PUSH_ALLOW_PRIVATE_ENDPOINTS: 'true',
     }));
   });
   afterAll(async () => {

@@ -21,6 +21,7 @@
  * Topic (RFC 8030 §5.4): a push service replaces an undelivered message with the same Topic, so
  * a resend of one message (same idempotency key) after a crash does not stack up on the device.
  */
+import { BlockList, isIP } from 'node:net';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
@@ -35,6 +36,8 @@ export interface WebPushProviderOptions {
   publicKey: string;
   /** VAPID private key: base64url of the 32-byte P-256 scalar. */
   privateKey: string;
+  /** Send to endpoints on loopback or private addresses (tests, development). Default false. */
+  allowPrivateEndpoints?: boolean;
   /** Deadline of one send (connect, request, response), ms. Default 10,000. */
   timeoutMs?: number;
 }
@@ -70,6 +73,27 @@ export function pushTopic(key: string): string {
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
+/**
+ * Address ranges a push endpoint may not name unless private endpoints are allowed: loopback,
+ * RFC 1918 private, CGNAT (RFC 6598), link-local, "this network", and their IPv6 counterparts
+ * (unique local, link-local, IPv4-mapped), so a user cannot make Herald POST into its own network.
+ */
+const PRIVATE_V4 = new BlockList();
+for (const [net, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) PRIVATE_V4.addSubnet(net, prefix, 'ipv4');
+// Separate lists: BlockList matches an IPv4 address against IPv4-mapped IPv6 rules too.
+const PRIVATE_V6 = new BlockList();
+for (const [net, prefix] of [['::', 127], ['fc00::', 7], ['fe80::', 10], ['::ffff:0:0', 96]] as const) PRIVATE_V6.addSubnet(net, prefix, 'ipv6');
+
+/** Whether `hostname` (a URL's, IPv6 in brackets) is loopback, private or link-local, or a localhost name. */
+export function isPrivateHost(hostname: string): boolean {
+  const host = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+  const lower = host.toLowerCase();
+  if (lower === 'localhost' || lower.endsWith('.localhost')) return true;
+  const family = isIP(host);
+  if (family === 0) return false;
+  return family === 4 ? PRIVATE_V4.check(host, 'ipv4') : PRIVATE_V6.check(host, 'ipv6');
+}
+
 function base64urlBytes(value: unknown): Buffer | null {
   if (typeof value !== 'string' || !BASE64URL.test(value)) return null;
   return Buffer.from(value, 'base64url');
@@ -77,12 +101,13 @@ function base64urlBytes(value: unknown): Buffer | null {
 
 /**
  * Whether `value` is a usable {@link PushSubscriptionJson} (as `PushSubscription.toJSON()` gives
- * it; extra fields such as `expirationTime` are allowed): `endpoint` an absolute `https:` URL
- * (`http:` only for loopback hosts — localhost, 127.0.0.1, [::1] — for tests and development),
+ * it; extra fields such as `expirationTime` are allowed): `endpoint` an absolute `https:` URL on a
+ * public host ({@link isPrivateHost} refused); with `allowPrivate` (HERALD_PUSH_ALLOW_PRIVATE_ENDPOINTS,
+ * for tests and development) private hosts too, and `http:` on loopback hosts,
  * `keys.p256dh` base64url (no padding) of an uncompressed P-256 point (65 bytes, first byte 0x04),
  * `keys.auth` base64url of 16 bytes. Never throws.
  */
-export function isPushSubscription(value: unknown): value is PushSubscriptionJson {
+export function isPushSubscription(value: unknown, allowPrivate = false): value is PushSubscriptionJson {
   if (typeof value !== 'object' || value === null) return false;
   const { endpoint, keys } = value as { endpoint?: unknown; keys?: unknown };
   if (typeof endpoint !== 'string' || endpoint.length > 2048) return false;
@@ -92,7 +117,8 @@ export function isPushSubscription(value: unknown): value is PushSubscriptionJso
   } catch {
     return false;
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) return false;
+  if (url.protocol !== 'https:' && !(allowPrivate && url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) return false;
+  if (!allowPrivate && isPrivateHost(url.hostname)) return false;
   if (url.username !== '' || url.password !== '') return false;
   if (typeof keys !== 'object' || keys === null) return false;
   const { p256dh, auth } = keys as { p256dh?: unknown; auth?: unknown };
@@ -192,6 +218,7 @@ function classify(answer: Answer, timedOut: boolean, aborted: boolean): SendOutc
  */
 export function createWebPushProvider(options: WebPushProviderOptions): ChannelProvider<PushMessage> {
   const { subject, publicKey, privateKey } = options;
+  const allowPrivate = options.allowPrivateEndpoints ?? false;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError(`timeoutMs must be > 0, got ${timeoutMs}`);
   // Validates subject and keys now (throws with web-push's message), not at the first send.
@@ -205,7 +232,7 @@ export function createWebPushProvider(options: WebPushProviderOptions): ChannelP
 
     async send(message: PushMessage, signal?: AbortSignal): Promise<SendOutcome> {
       if (closed) throw new Error('web-push provider is closed');
-      if (!isPushSubscription(message.subscription)) {
+      if (!isPushSubscription(message.subscription, allowPrivate)) {
         return { kind: 'failed', reason: 'invalid push subscription (endpoint or keys)', code: 'INVALID_SUBSCRIPTION' };
       }
       let details: webpush.RequestDetails;

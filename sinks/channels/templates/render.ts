@@ -160,7 +160,7 @@ export interface CompiledTemplate {
    * @throws HeraldError HERALD_EDGE_TEMPLATE_RENDER_FAILED naming the field (e.g. a variable
    *   missing from `data`)
    */
-  render(data: Record<string, unknown>): ChannelContent;
+  render(data: Record<string, unknown>, only?: readonly string[]): ChannelContent;
 }
 
 const NOT_ALLOWED: Readonly<Record<string, string>> = {
@@ -190,6 +190,21 @@ function forbiddenNode(node: unknown): string | null {
 /** The Handlebars message of `err` on one line. */
 function messageOf(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ').slice(0, 500);
+}
+
+/**
+ * The host a push url template always points at: the template must spell out
+ * `http(s)://host` followed by `/`, `?` or `#` (or end) before its first `{{`, with no `@`
+ * (user info) or `\` in the host, so no value in the data can move the link elsewhere.
+ * @throws HeraldError HERALD_EDGE_TEMPLATE_INVALID otherwise
+ */
+function literalHostOf(source: string): string {
+  const m = /^(https?:\/\/[^/?#{}@\\\s]+)(?:[/?#]|$)/i.exec(source);
+  const host = m === null ? null : URL.parse(m[1]!)?.host;
+  if (m === null || host === undefined || host === null || host === '') {
+    throw new HeraldError('HERALD_EDGE_TEMPLATE_INVALID', `push.url must start with a literal http(s)://host followed by "/", "?" or "#" before any {{…}} (got ${shown(source)}), so the data can change the path but never the host; e.g. https://shop.example/orders/{{order_id}}.`);
+  }
+  return host;
 }
 
 /** One field compiled. @throws HeraldError HERALD_EDGE_TEMPLATE_INVALID */
@@ -225,12 +240,14 @@ export function compileTemplate(content: ChannelContent): CompiledTemplate {
   add('push.title', content.push?.title);
   add('push.body', content.push?.body);
   add('push.url', content.push?.url);
+  const urlHost = content.push?.url === undefined ? null : literalHostOf(content.push.url);
   return {
     fields,
-    render(data) {
+    render(data, only) {
       const out: Record<string, Record<string, string>> = {};
       for (const [path, fn] of fields) {
         const [channel, key] = path.split('.') as [string, string];
+        if (only !== undefined && !only.includes(channel)) continue;
         let text: string;
         try {
           text = fn(data, RUNTIME_OPTIONS);
@@ -238,6 +255,11 @@ export function compileTemplate(content: ChannelContent): CompiledTemplate {
           throw new HeraldError('HERALD_EDGE_TEMPLATE_RENDER_FAILED', `${path} could not be rendered: ${messageOf(err)}; send every value it uses in data.`, { cause: err });
         }
         (out[channel] ??= {})[key] = text;
+      }
+      // Data may change the path or query of the push url, never where it points.
+      const url = out['push']?.['url'];
+      if (url !== undefined && urlHost !== null && URL.parse(url)?.host !== urlHost) {
+        throw new HeraldError('HERALD_EDGE_TEMPLATE_RENDER_FAILED', `push.url rendered as ${shown(url)}, whose host is not the template's ${urlHost}; data may change the path or query of the link, not its host.`);
       }
       return out as ChannelContent;
     },
@@ -265,7 +287,8 @@ function compiledOf(template: NotificationTemplate): CompiledTemplate {
 }
 
 /**
- * Renders a stored template with a publish's `data`. Compiled templates are cached per
+ * Renders a stored template with a publish's `data` (only the channels in `only`, when given:
+ * a publish asking for SMS alone does not fail on a variable only its push url uses). Compiled templates are cached per
  * `template_id` + `updated_at` (at most 1,000, least recently used evicted), so a template is
  * compiled once per process and version.
  * @returns the rendered content: the template's channels and fields, each within
@@ -274,9 +297,9 @@ function compiledOf(template: NotificationTemplate): CompiledTemplate {
  *   variable missing from `data`), or its result is empty, too long, or (push.url) not an http(s)
  *   URL; HERALD_EDGE_TEMPLATE_INVALID when the stored template no longer compiles
  */
-export function renderTemplate(template: NotificationTemplate, data: Record<string, unknown>): ChannelContent {
+export function renderTemplate(template: NotificationTemplate, data: Record<string, unknown>, only?: readonly string[]): ChannelContent {
   try {
-    return parseContent(compiledOf(template).render(data), '', 'HERALD_EDGE_TEMPLATE_RENDER_FAILED');
+    return parseContent(compiledOf(template).render(data, only), '', 'HERALD_EDGE_TEMPLATE_RENDER_FAILED');
   } catch (err) {
     if (!(err instanceof HeraldError)) throw err;
     const hint = err.code === 'HERALD_EDGE_TEMPLATE_INVALID' ? ' PUT the template again.' : '';

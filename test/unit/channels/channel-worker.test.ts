@@ -158,7 +158,7 @@ describe('ChannelWorker against a local SMS provider peer', () => {
     const out = await w.process([job(1)], now);
     expect(out.retries).toEqual([{ ...job(1), not_before_ms: expect.any(Number) }]);
     expect(out.retries[0]!.not_before_ms).toBeGreaterThan(now + 3_000);
-    expect(out.statuses).toEqual([]);
+    expect(out.statuses).toEqual([expect.objectContaining({ key: job(1).key, state: 'pending', attempts: 0, last_error: expect.stringMatching(/waiting for the provider \(paused [45] s\)/) })]);
     expect(peer.requests).toHaveLength(0);
   });
 
@@ -252,8 +252,14 @@ describe('ChannelWorker against a local SMS provider peer', () => {
     expect(out.retries[0]).toEqual({ ...job(3, { u: 1 }), not_before_ms: expect.any(Number) });
     expect(out.retries[0]!.attempt).toBe(1);
     expect(out.retries[0]!.not_before_ms).toBeGreaterThan(now + 3_500_000);
-    expect(out.statuses.map((s) => s.key).sort()).toEqual([job(1, { u: 1 }).key, job(2, { u: 1 }).key, job(4, { u: 2 }).key].sort());
+    expect(out.statuses.filter((s) => s.state === 'sent').map((s) => s.key).sort()).toEqual([job(1, { u: 1 }).key, job(2, { u: 1 }).key, job(4, { u: 2 }).key].sort());
+    expect(out.statuses.find((s) => s.key === job(3, { u: 1 }).key)).toMatchObject({ state: 'pending', last_error: expect.stringContaining("recipient's hourly limit") });
     expect(out.deadLetters).toEqual([]);
+
+    // A critical send is not held back by the hourly budget bulk sends used up.
+    const urgent = await w.process([{ ...job(5, { u: 1 }), critical: true }], Date.now());
+    expect(urgent.statuses).toEqual([expect.objectContaining({ state: 'sent' })]);
+    expect(peer.messages.map((m) => m.text)).toContain('message 5');
   });
 
   it('jobs not due yet come back untouched and are not sent', async () => {

@@ -48,7 +48,7 @@ describe('sendJobsFor', () => {
     expect(muted.jobs).toEqual([]);
     expect(muted.skipped.map((s) => [s.key, s.state, s.last_error])).toEqual([
       [`${ID}:ada:email`, 'skipped', 'the user muted email for topic orders'],
-      [`${ID}:ada:sms`, 'skipped', 'the user muted sms for topic orders'],
+      [`${ID}:ada:sms`, 'skipped', 'the user muted sms for every topic (preferences channels.sms)'],
       [`${ID}:bob:email`, 'skipped', 'no email address stored for the user'],
     ]);
     const critical = sendJobsFor([['ada', record('email', true)], ['ada', record('sms', true)]], settings, prefs, { pushTtlSeconds: 60 }, NOW);

@@ -200,3 +200,24 @@ describe('renderTemplate', () => {
     expect(err.message).toContain('Template "old": sms.text is not a valid Handlebars template');
   });
 });
+
+describe('push url templates', () => {
+  const tplOf = (url: string): NotificationTemplate => ({ template_id: `u-${url}`, updated_at: 1, content: { push: { title: 'T', body: 'B', url } } });
+  const codeOf = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (err) {
+      return (err as { code: string }).code;
+    }
+    return 'ok';
+  };
+
+  it('must spell out their host before any {{…}}: data cannot move the link to another host', () => {
+    for (const url of ['https://shop.example.com{{p}}', 'https://{{h}}.example.com/', 'https://user@shop.example.com/{{p}}', '{{base}}/orders']) {
+      expect(codeOf(() => compileTemplate(tplOf(url).content)), url).toBe('HERALD_EDGE_TEMPLATE_INVALID');
+    }
+    expect(renderTemplate(tplOf('https://shop.example.com/{{p}}'), { p: '@evil.com/phish' }).push!.url).toBe('https://shop.example.com/@evil.com/phish');
+    expect(renderTemplate(tplOf('https://shop.example.com?next={{p}}'), { p: '1#@evil.com' }).push!.url).toBe('https://shop.example.com?next=1#@evil.com');
+    expect(renderTemplate(tplOf('https://shop.example.com'), {}).push!.url).toBe('https://shop.example.com');
+  });
+});

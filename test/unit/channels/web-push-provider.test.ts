@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 function provider(keys = vapid, timeoutMs = 5_000) {
-  return createWebPushProvider({ subject: SUBJECT, publicKey: keys.publicKey, privateKey: keys.privateKey, timeoutMs });
+  return createWebPushProvider({ subject: SUBJECT, publicKey: keys.publicKey, privateKey: keys.privateKey, timeoutMs, allowPrivateEndpoints: true });
 }
 
 function message(subscription: PushSubscriptionJson, key = 'n-1:alice:push', extra: Partial<PushMessage> = {}): PushMessage {
@@ -199,11 +199,20 @@ describe('helpers', () => {
   it('isPushSubscription checks the endpoint scheme and the key sizes', () => {
     const { subscription } = peer.subscribe();
     const https = { ...subscription, endpoint: 'https://fcm.googleapis.com/fcm/send/abc' };
-    expect(isPushSubscription(subscription)).toBe(true); // http on 127.0.0.1
+    expect(isPushSubscription(subscription)).toBe(false); // http on 127.0.0.1: private endpoints are off by default
+    expect(isPushSubscription(subscription, true)).toBe(true);
     expect(isPushSubscription(https)).toBe(true);
     expect(isPushSubscription({ ...https, expirationTime: null })).toBe(true);
     expect(isPushSubscription({ ...https, endpoint: 'http://push.example/x' })).toBe(false);
-    expect(isPushSubscription({ ...https, endpoint: 'http://localhost:9/x' })).toBe(true);
+    expect(isPushSubscription({ ...https, endpoint: 'http://push.example/x' }, true)).toBe(false);
+    expect(isPushSubscription({ ...https, endpoint: 'http://localhost:9/x' }, true)).toBe(true);
+    // No POSTs into Herald's own network: loopback, private, link-local, mapped and localhost names.
+    for (const endpoint of ['https://localhost/x', 'https://api.localhost/x', 'https://127.0.0.1/x', 'https://10.0.0.1/x', 'https://172.20.1.1/x', 'https://192.168.1.10/x', 'https://169.254.169.254/latest', 'https://100.64.0.1/x', 'https://0.0.0.0/x', 'https://[::1]/x', 'https://[fd00::1]/x', 'https://[fe80::1]/x', 'https://[::ffff:127.0.0.1]/x']) {
+      expect(isPushSubscription({ ...https, endpoint }), endpoint).toBe(false);
+      expect(isPushSubscription({ ...https, endpoint }, true), endpoint).toBe(true);
+    }
+    expect(isPushSubscription({ ...https, endpoint: 'https://8.8.8.8/x' })).toBe(true);
+    expect(isPushSubscription({ ...https, endpoint: 'https://[2001:db8::1]/x' })).toBe(true);
     expect(isPushSubscription({ ...https, endpoint: 'ftp://push.example/x' })).toBe(false);
     expect(isPushSubscription({ ...https, endpoint: 'not a url' })).toBe(false);
     expect(isPushSubscription({ ...https, keys: { ...https.keys, p256dh: https.keys.p256dh.slice(0, 40) } })).toBe(false);
