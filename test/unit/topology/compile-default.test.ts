@@ -66,7 +66,7 @@ describe('the default topology (jobs/notifications.topology.yaml)', () => {
         deadLetterLog: 'herald.channel.dlq',
       });
       expect(bulk.sinks).toEqual([
-        { name: `send-${channel}`, type: 'channel-delivery', log: `herald.channel.${channel}.retry`, options: { channel, max_attempts: 8, concurrency: channel === 'push' ? 16 : 4, retry_poll_ms: 1_000, priority: 'normal' } },
+        { name: `send-${channel}`, type: 'channel-delivery', log: `herald.channel.${channel}.retry`, options: { channel, max_attempts: 12, concurrency: channel === 'push' ? 16 : 4, retry_poll_ms: 1_000, priority: 'normal' } },
       ]);
       // The critical lane: its own log, the bulk lane's retry log.
       expect(critical).toMatchObject({ role: 'channel', consumerGroup: `herald.channel.${channel}.critical`, source: { log: `herald.channel.${channel}.critical`, partitions: 3 } });
