@@ -10,6 +10,9 @@
  * the provider until it elapsed; meanwhile SSE delivery to the same users is not held up: the
  * notification, and a later in-app publish made while the channels are still sending, reach every
  * open stream within seconds, long before the ~150 s the channels need.
+ *
+ * In `npm test` (no servers needed): it mostly waits for the providers' pace, so it runs beside
+ * the other files instead of lengthening the sequential integration suite.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeraldApp } from '../../jobs/app.ts';
