@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeraldApp } from '../../jobs/app.ts';
 import type { DeliveryStatus } from '../../stores/types.ts';
 import { startInProcess } from '../helpers/herald.ts';
+import { AUTH_ENV, PUBLISHER, userToken } from '../helpers/auth.ts';
 import { api } from '../helpers/http.ts';
 
 const N1 = '0190f3a0-6c1e-7b3a-9d2f-4e5a6b7c8d9e';
@@ -108,16 +109,13 @@ describe('GET /notifications/{id}/deliveries (auth off)', () => {
   });
 });
 
-const KEY = 'pub-key-0123456789abcdef';
-const SECRET = 's'.repeat(48);
-
 describe('GET /notifications/{id}/deliveries with auth on', () => {
   let app: HeraldApp;
   let url: string;
-  const pub = { authorization: `Bearer ${KEY}` };
-  const tokenOf = async (userId: string): Promise<string> => (await api(url, 'POST', '/tokens', { user_id: userId, ttl_seconds: 120 }, pub)).body.token;
+  const pub = PUBLISHER;
+  const tokenOf = (userId: string): Promise<string> => userToken(url, userId);
   beforeAll(async () => {
-    ({ app, url } = await startInProcess({ HERALD_PUBLISHER_KEYS: KEY, HERALD_TOKEN_SECRET: SECRET }));
+    ({ app, url } = await startInProcess({ ...AUTH_ENV }));
     await app.profile.deliveryStatuses.record([status({ notification_id: N1, user_id: 'ada', channel: 'email' })]);
   });
   afterAll(async () => {

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeraldApp } from '../../jobs/app.ts';
 import { startInProcess } from '../helpers/herald.ts';
+import { AUTH_ENV, PUBLISHER } from '../helpers/auth.ts';
 import { api } from '../helpers/http.ts';
 
 const welcome = {
@@ -121,15 +122,12 @@ describe('templates and topic settings (auth off)', () => {
   });
 });
 
-const KEY = 'pub-key-0123456789abcdef';
-const SECRET = 's'.repeat(48);
-
 describe('templates and topic settings with auth on', () => {
   let app: HeraldApp;
   let url: string;
-  const pub = { authorization: `Bearer ${KEY}` };
+  const pub = PUBLISHER;
   beforeAll(async () => {
-    ({ app, url } = await startInProcess({ HERALD_PUBLISHER_KEYS: KEY, HERALD_TOKEN_SECRET: SECRET }));
+    ({ app, url } = await startInProcess({ ...AUTH_ENV }));
   });
   afterAll(async () => {
     await app?.close();

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeraldApp } from '../../jobs/app.ts';
 import { startInProcess } from '../helpers/herald.ts';
+import { AUTH_ENV, PUBLISHER, userToken } from '../helpers/auth.ts';
 import { api } from '../helpers/http.ts';
 
 /** A Web Push subscription as a browser gives it (toJSON, with expirationTime). */
@@ -127,16 +128,13 @@ describe('user channels and preferences (auth off)', () => {
   });
 });
 
-const KEY = 'pub-key-0123456789abcdef';
-const SECRET = 's'.repeat(48);
-
 describe('user channels with auth on', () => {
   let app: HeraldApp;
   let url: string;
-  const pub = { authorization: `Bearer ${KEY}` };
-  const tokenOf = async (userId: string): Promise<string> => (await api(url, 'POST', '/tokens', { user_id: userId, ttl_seconds: 120 }, pub)).body.token;
+  const pub = PUBLISHER;
+  const tokenOf = (userId: string): Promise<string> => userToken(url, userId);
   beforeAll(async () => {
-    ({ app, url } = await startInProcess({ HERALD_PUBLISHER_KEYS: KEY, HERALD_TOKEN_SECRET: SECRET }));
+    ({ app, url } = await startInProcess({ ...AUTH_ENV }));
   });
   afterAll(async () => {
     await app?.close();
