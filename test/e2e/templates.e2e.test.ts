@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeraldApp } from '../../jobs/app.ts';
 import { startInProcess } from '../helpers/herald.ts';
-import { AUTH_ENV, PUBLISHER } from '../helpers/auth.ts';
+import { AUTH_ENV, PUBLISHER, userToken } from '../helpers/auth.ts';
 import { api } from '../helpers/http.ts';
 
 const welcome = {
@@ -138,7 +138,7 @@ describe('templates and topic settings with auth on', () => {
     expect((await api(url, 'GET', '/templates/welcome', undefined, pub)).body.content).toEqual(welcome);
     expect((await api(url, 'PUT', '/topics/alerts/settings', { critical: true }, pub)).status).toBe(200);
     expect((await api(url, 'GET', '/topics/alerts/settings', undefined, pub)).body.critical).toBe(true);
-    const token = (await api(url, 'POST', '/tokens', { user_id: 'ada', ttl_seconds: 120 }, pub)).body.token as string;
+    const token = await userToken(url, 'ada');
     const user = { authorization: `Bearer ${token}` };
     for (const [method, path, body] of [
       ['PUT', '/templates/welcome', { sms: { text: 'evil' } }],
