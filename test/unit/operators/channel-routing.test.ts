@@ -8,14 +8,14 @@
 import { describe, expect, it } from 'vitest';
 import type { PublishRecord } from '../../../core/types.ts';
 import { partitionFor } from '../../../log/murmur2.ts';
-import { RecordCursor, RecordsEncoder } from '../../../log/record-codec.ts';
+import { RecordsEncoder } from '../../../log/record-codec.ts';
 import { operatorRegistration } from '../../../operators/registry.ts';
 import { buildChain, runChain } from '../../../operators/runtime/chain.ts';
 import type { OperatorTaskResult } from '../../../operators/task.ts';
 import { parseChannelRecord, type ChannelRecord } from '../../../sinks/channels/channel-record.ts';
 import type { CompiledStage } from '../../../topology/types.ts';
 import { MemoryDedupStore, MemorySubscriptionStore } from './fixtures/memory-stores.ts';
-import { encodeBatch, fanoutStage, publish, USER_LOG } from './helpers.ts';
+import { encodeBatch, fanoutStage, outputsOf, publish, taskOf, USER_LOG, type LogOutput } from './helpers.ts';
 
 const T0 = 1_700_000_000_000;
 const EMAIL_LOG = 'herald.channel.email';
@@ -54,21 +54,9 @@ function stageTwo(): CompiledStage {
   };
 }
 
-interface Out {
-  key: string;
-  value: string;
-  partition: number;
-}
+type Out = LogOutput & { key: string };
 
-function outputs(result: OperatorTaskResult, log: string): Out[] {
-  const out: Out[] = [];
-  for (const o of result.outputs) {
-    if (o.log !== log) continue;
-    const c = new RecordCursor(o.records);
-    while (c.next()) out.push({ key: c.keyString()!, value: c.valueString(), partition: c.partition });
-  }
-  return out;
-}
+const outputs = (result: OperatorTaskResult, log: string): Out[] => outputsOf(result, log) as Out[];
 
 async function harness(maxInline = 10_000) {
   const subscriptions = new MemorySubscriptionStore();
@@ -77,15 +65,7 @@ async function harness(maxInline = 10_000) {
   const two = await buildChain(stageTwo(), stores);
   const dedupNode = one.stage.operators[1]!;
   const state = { [dedupNode.name]: operatorRegistration('bloom-dedup').partitionState!.create(dedupNode.options) };
-  const task = (stage: CompiledStage, records: Uint8Array, partition = 0) => ({
-    stage,
-    partition,
-    records,
-    state: stage === one.stage ? state : {},
-    stores: { subscriptions: { kind: 'sqlite' as const, path: '' }, dedup: { kind: 'sqlite' as const, path: '' } },
-    nowMs: T0 + 60_000,
-    partitionCounts: PARTITIONS,
-  });
+  const task = (stage: CompiledStage, records: Uint8Array) => taskOf(stage, records, { state: stage === one.stage ? state : {}, nowMs: T0 + 60_000, partitionCounts: PARTITIONS });
   return {
     subscriptions,
     runOne: (publishes: PublishRecord[]) => runChain(one, task(one.stage, encodeBatch(publishes))),
@@ -193,15 +173,8 @@ describe('channel-routing sink', () => {
     const dedup = chain.stage.operators[1]!;
     const bulk: PublishRecord = { ...publish('news', T0), delivery: { channels: ['email'], critical: false, content: {}, template_id: null } };
     const urgent: PublishRecord = { ...publish('news', T0), delivery: { channels: ['email'], critical: true, content: {}, template_id: null } };
-    const result = await runChain(chain, {
-      stage,
-      partition: 0,
-      records: encodeBatch([bulk, urgent]),
-      state: { [dedup.name]: operatorRegistration('bloom-dedup').partitionState!.create(dedup.options) },
-      stores: { subscriptions: { kind: 'sqlite' as const, path: '' }, dedup: { kind: 'sqlite' as const, path: '' } },
-      nowMs: T0 + 60_000,
-      partitionCounts: PARTITIONS,
-    });
+    const state = { [dedup.name]: operatorRegistration('bloom-dedup').partitionState!.create(dedup.options) };
+    const result = await runChain(chain, taskOf(stage, encodeBatch([bulk, urgent]), { state, nowMs: T0 + 60_000, partitionCounts: PARTITIONS }));
     expect(outputs(result, EMAIL_LOG).map((o) => parseChannelRecord(o.value, 'email').notification_id)).toEqual([bulk.id, bulk.id]);
     expect(outputs(result, SMS_LOG).map((o) => parseChannelRecord(o.value, 'email').notification_id)).toEqual([urgent.id, urgent.id]);
   });

@@ -1,7 +1,7 @@
 /** Builders shared by the operator tests: a fanout stage, publish records, batch contexts. */
 import type { PublishRecord } from '../../../core/types.ts';
-import { RecordsEncoder, type EncodedRecords } from '../../../log/record-codec.ts';
-import type { OperatorTaskStats } from '../../../operators/task.ts';
+import { RecordCursor, RecordsEncoder, type EncodedRecords } from '../../../log/record-codec.ts';
+import type { OperatorTask, OperatorTaskResult, OperatorTaskStats } from '../../../operators/task.ts';
 import type { BatchCollector, BatchContext, ChainRecord } from '../../../operators/types.ts';
 import type { CompiledStage } from '../../../topology/types.ts';
 
@@ -66,4 +66,35 @@ export function collector(): BatchCollector {
 /** A batch context for partition 0 at `nowMs`. */
 export function batchContext(nowMs: number, state?: SharedArrayBuffer, partitionCounts: Record<string, number> = { [USER_LOG]: 12 }): BatchContext {
   return { partition: 0, nowMs, state, partitionCounts, collector: collector() };
+}
+
+/** One record a chain wrote to a log. */
+export interface LogOutput {
+  key: string | null;
+  value: string;
+  partition: number;
+}
+
+/** The records a chain run wrote to `log`, in order. */
+export function outputsOf(result: OperatorTaskResult, log: string): LogOutput[] {
+  const out: LogOutput[] = [];
+  for (const o of result.outputs) {
+    if (o.log !== log) continue;
+    const c = new RecordCursor(o.records);
+    while (c.next()) out.push({ key: c.keyString(), value: c.valueString(), partition: c.partition });
+  }
+  return out;
+}
+
+/** An operator task of `stage` over `records` (stores are in memory, so their specs are placeholders). */
+export function taskOf(stage: CompiledStage, records: EncodedRecords, o: { partition?: number; state?: Record<string, SharedArrayBuffer>; nowMs: number; partitionCounts: Record<string, number> }): OperatorTask {
+  return {
+    stage,
+    partition: o.partition ?? 0,
+    records,
+    state: o.state ?? {},
+    stores: { subscriptions: { kind: 'sqlite', path: '' }, dedup: { kind: 'sqlite', path: '' } },
+    nowMs: o.nowMs,
+    partitionCounts: o.partitionCounts,
+  };
 }

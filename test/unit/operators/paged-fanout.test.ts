@@ -14,7 +14,7 @@ import { buildChain, runChain } from '../../../operators/runtime/chain.ts';
 import type { OperatorTaskResult } from '../../../operators/task.ts';
 import type { CompiledStage } from '../../../topology/types.ts';
 import { MemoryDedupStore, MemorySubscriptionStore } from './fixtures/memory-stores.ts';
-import { encodeBatch, fanoutStage, publish, USER_LOG } from './helpers.ts';
+import { encodeBatch, fanoutStage, outputsOf, publish, taskOf, USER_LOG, type LogOutput } from './helpers.ts';
 
 const T0 = 1_700_000_000_000;
 const PAGES_LOG = 'herald.fanout-pages';
@@ -45,21 +45,9 @@ function stageTwo(): CompiledStage {
   };
 }
 
-interface Out {
-  key: string | null;
-  value: string;
-  partition: number;
-}
+type Out = LogOutput;
 
-function outputs(result: OperatorTaskResult, log: string): Out[] {
-  const out: Out[] = [];
-  for (const o of result.outputs) {
-    if (o.log !== log) continue;
-    const c = new RecordCursor(o.records);
-    while (c.next()) out.push({ key: c.keyString(), value: c.valueString(), partition: c.partition });
-  }
-  return out;
-}
+const outputs = outputsOf;
 
 async function harness(withPagesSink = true) {
   const subscriptions = new MemorySubscriptionStore();
@@ -68,15 +56,7 @@ async function harness(withPagesSink = true) {
   const two = await buildChain(stageTwo(), stores);
   const dedupNode = one.stage.operators[1]!;
   const state = { [dedupNode.name]: operatorRegistration('bloom-dedup').partitionState!.create(dedupNode.options) };
-  const task = (stage: CompiledStage, records: Uint8Array, partition = 0) => ({
-    stage,
-    partition,
-    records,
-    state: stage === one.stage ? state : {},
-    stores: { subscriptions: { kind: 'sqlite' as const, path: '' }, dedup: { kind: 'sqlite' as const, path: '' } },
-    nowMs: T0 + 60_000,
-    partitionCounts: PARTITIONS,
-  });
+  const task = (stage: CompiledStage, records: Uint8Array, partition = 0) => taskOf(stage, records, { partition, state: stage === one.stage ? state : {}, nowMs: T0 + 60_000, partitionCounts: PARTITIONS });
   return {
     subscriptions,
     /** Runs stage 1 on `publishes`, then stage 2 on every page record it wrote, partition by partition. */
