@@ -11,7 +11,7 @@ import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeraldApp } from '../../jobs/app.ts';
 import { mintUserToken } from '../../edge/auth/user-token.ts';
-import { ROOT, startInProcess } from '../helpers/herald.ts';
+import { ROOT, startInProcess, useHerald } from '../helpers/herald.ts';
 import { api, waitFor } from '../helpers/http.ts';
 
 const KEY = 'pub-key-0123456789abcdef';
@@ -163,12 +163,7 @@ describe('auth on (HERALD_PUBLISHER_KEYS + HERALD_TOKEN_SECRET)', () => {
 describe('auth off (no keys: the embedded default)', () => {
   let app: HeraldApp;
   let url: string;
-  beforeAll(async () => {
-    ({ app, url } = await startInProcess());
-  });
-  afterAll(async () => {
-    await app?.close();
-  });
+  useHerald({}, (started) => void ({ app, url } = started));
 
   it('serves everything without credentials and says tokens are not needed', async () => {
     expect((await api(url, 'POST', '/subscribe', { topic_id: 'news', user_id: 'ada' })).status).toBe(200);

@@ -7,10 +7,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HeraldApp } from '../../jobs/app.ts';
 import type { DeliveryStatus } from '../../stores/types.ts';
-import { startInProcess } from '../helpers/herald.ts';
+import { useHerald } from '../helpers/herald.ts';
 import { AUTH_ENV, PUBLISHER, userToken } from '../helpers/auth.ts';
 import { api } from '../helpers/http.ts';
 
@@ -32,8 +32,8 @@ describe('GET /notifications/{id}/deliveries (auth off)', () => {
   let app: HeraldApp;
   let url: string;
   let dataDir: string;
-  beforeAll(async () => {
-    ({ app, url, dataDir } = await startInProcess());
+  useHerald({}, async (started) => {
+    ({ app, url, dataDir } = started);
     await app.profile.deliveryStatuses.record([
       status({ notification_id: N1, user_id: 'ada', channel: 'sms', state: 'retrying', attempts: 2, last_error: 'HTTP 503 from the SMS provider', updated_at: T0 + 2 }),
       status({ notification_id: N1, user_id: 'ada', channel: 'push', key: `${N1}:ada:push:device-b`, state: 'gone', last_error: 'HTTP 410 Gone' }),
@@ -42,9 +42,6 @@ describe('GET /notifications/{id}/deliveries (auth off)', () => {
       status({ notification_id: N1, user_id: 'bob', channel: 'email', provider_id: '<m-2@mail.example.com>' }),
       status({ notification_id: N2, user_id: 'ada', channel: 'email', state: 'skipped', attempts: 0, last_error: 'no email address' }),
     ]);
-  });
-  afterAll(async () => {
-    await app?.close();
   });
 
   it('keeps the statuses in delivery-status.db in the shared store directory', () => {
@@ -114,12 +111,9 @@ describe('GET /notifications/{id}/deliveries with auth on', () => {
   let url: string;
   const pub = PUBLISHER;
   const tokenOf = (userId: string): Promise<string> => userToken(url, userId);
-  beforeAll(async () => {
-    ({ app, url } = await startInProcess({ ...AUTH_ENV }));
+  useHerald({ ...AUTH_ENV }, async (started) => {
+    ({ app, url } = started);
     await app.profile.deliveryStatuses.record([status({ notification_id: N1, user_id: 'ada', channel: 'email' })]);
-  });
-  afterAll(async () => {
-    await app?.close();
   });
 
   it('the user\'s own token (header or ?token=) or a publisher key may read; another user\'s token is 403, none 401', async () => {

@@ -3,9 +3,9 @@
  * create, read, replace, delete, 404s, content and template validation with their codes, topic
  * settings round trip; then with auth on, only a publisher key may use these routes.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HeraldApp } from '../../jobs/app.ts';
-import { startInProcess } from '../helpers/herald.ts';
+import { useHerald } from '../helpers/herald.ts';
 import { AUTH_ENV, PUBLISHER, userToken } from '../helpers/auth.ts';
 import { api } from '../helpers/http.ts';
 
@@ -19,12 +19,7 @@ const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 describe('templates and topic settings (auth off)', () => {
   let app: HeraldApp;
   let url: string;
-  beforeAll(async () => {
-    ({ app, url } = await startInProcess());
-  });
-  afterAll(async () => {
-    await app?.close();
-  });
+  useHerald({}, (started) => void ({ app, url } = started));
 
   it('create, read, replace (updated_at grows), delete, then 404', async () => {
     expect((await api(url, 'GET', '/templates/welcome')).body.error.code).toBe('HERALD_EDGE_TEMPLATE_NOT_FOUND');
@@ -126,12 +121,7 @@ describe('templates and topic settings with auth on', () => {
   let app: HeraldApp;
   let url: string;
   const pub = PUBLISHER;
-  beforeAll(async () => {
-    ({ app, url } = await startInProcess({ ...AUTH_ENV }));
-  });
-  afterAll(async () => {
-    await app?.close();
-  });
+  useHerald({ ...AUTH_ENV }, (started) => void ({ app, url } = started));
 
   it('a publisher key may; no credentials → 401, a user token → 401 (not a publisher key)', async () => {
     expect((await api(url, 'PUT', '/templates/welcome', welcome, pub)).status).toBe(200);

@@ -5,9 +5,9 @@
  * manage a user's channels (a publisher key, or that user's own token; not another user's).
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HeraldApp } from '../../jobs/app.ts';
-import { startInProcess } from '../helpers/herald.ts';
+import { useHerald } from '../helpers/herald.ts';
 import { AUTH_ENV, PUBLISHER, userToken } from '../helpers/auth.ts';
 import { api } from '../helpers/http.ts';
 
@@ -24,12 +24,7 @@ const stored = (s: ReturnType<typeof browserSub>) => ({ endpoint: s.endpoint, ke
 describe('user channels and preferences (auth off)', () => {
   let app: HeraldApp;
   let url: string;
-  beforeAll(async () => {
-    ({ app, url } = await startInProcess());
-  });
-  afterAll(async () => {
-    await app?.close();
-  });
+  useHerald({}, (started) => void ({ app, url } = started));
 
   it('a user with nothing stored reads as empty settings and default preferences', async () => {
     expect(await api(url, 'GET', '/users/nobody/channels')).toMatchObject({ status: 200, body: { user_id: 'nobody', email: null, phone: null, push: [] } });
@@ -133,12 +128,7 @@ describe('user channels with auth on', () => {
   let url: string;
   const pub = PUBLISHER;
   const tokenOf = (userId: string): Promise<string> => userToken(url, userId);
-  beforeAll(async () => {
-    ({ app, url } = await startInProcess({ ...AUTH_ENV }));
-  });
-  afterAll(async () => {
-    await app?.close();
-  });
+  useHerald({ ...AUTH_ENV }, (started) => void ({ app, url } = started));
 
   it('a publisher key may manage any user\'s channels and preferences', async () => {
     expect((await api(url, 'PUT', '/users/ada/channels', { email: 'ada@example.com' }, pub)).status).toBe(200);

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { childEnv } from './services.ts';
 import { loadConfig } from '../../core/config.ts';
 import { startHerald, type HeraldApp } from '../../jobs/app.ts';
+import { afterAll, beforeAll } from 'vitest';
 
 /** Repository root. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -25,6 +26,22 @@ export async function startInProcess(env: Record<string, string> = {}): Promise<
   const config = loadConfig({ PORT: '0', HERALD_WORKER_THREADS: '2', ...env, HERALD_DATA_DIR: dataDir }, new Map(), ROOT);
   const app = await startHerald(config);
   return { app, url: app.edge!.url, dataDir };
+}
+
+/**
+ * Herald in this process for one describe block: started in `beforeAll` (then `onStart` runs with
+ * it, e.g. to assign the suite's `app` and `url`, or to seed stores) and closed in `afterAll`.
+ */
+export function useHerald(env: Record<string, string>, onStart: (started: { app: HeraldApp; url: string; dataDir: string }) => void | Promise<void>): void {
+  let app: HeraldApp | undefined;
+  beforeAll(async () => {
+    const started = await startInProcess(env);
+    app = started.app;
+    await onStart(started);
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
 }
 
 /** A Herald child process. */
