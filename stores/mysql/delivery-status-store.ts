@@ -30,7 +30,7 @@ import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
 import type { ChannelName } from '../../core/types.ts';
 import type { DeliveryStatus, DeliveryStatusStore } from '../types.ts';
 import type { MysqlMigration } from './migrations.ts';
-import { openShardPools } from './pools.ts';
+import { openShardPools, type MysqlShardsOptions } from './pools.ts';
 import { onMysql } from './mysql-errors.ts';
 import { shardOf } from './shard-map.ts';
 
@@ -211,14 +211,7 @@ export class MysqlDeliveryStatusStore implements DeliveryStatusStore {
 }
 
 /** Options of {@link openMysqlDeliveryStatusStore}. */
-export interface MysqlDeliveryStatusStoreOptions {
-  /** One connection URL per shard (HERALD_MYSQL_SHARDS), `mysql://user:pass@host:port/db`. */
-  shards: readonly string[];
-  /** Connections per shard pool. Default 4. */
-  connectionsPerShard?: number;
-  /** Per-query timeout, ms. Default 10 000. */
-  queryTimeoutMs?: number;
-}
+export type MysqlDeliveryStatusStoreOptions = MysqlShardsOptions;
 
 /**
  * Connects to every shard and applies the migrations.

@@ -4,6 +4,16 @@
 import mysql, { type Pool } from 'mysql2/promise';
 import { migrateMysql, type MysqlMigration } from './migrations.ts';
 
+/** Where a sharded MySQL store connects, and how. */
+export interface MysqlShardsOptions {
+  /** One connection URL per shard (HERALD_MYSQL_SHARDS), `mysql://user:pass@host:port/db`. */
+  shards: readonly string[];
+  /** Connections per shard pool. Default 4. */
+  connectionsPerShard?: number;
+  /** Per-query timeout, ms. Default 10 000. */
+  queryTimeoutMs?: number;
+}
+
 /**
  * One pool per shard URL (`mysql://user:pass@host:port/db`; utf8mb4, keep-alive, 5 s connect
  * timeout), each migrated with `migrations` in shard order unless `migrations` is null. On a

@@ -14,7 +14,7 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { UserChannelSettings, UserChannelStore, UserPreferences } from '../types.ts';
 import { emptyChannelSettings, emptyPreferences, normalizeChannelSettings, normalizePreferences, parsePreferencesJson, parsePushJson } from '../user-channels.ts';
 import type { MysqlMigration } from './migrations.ts';
-import { openShardPools } from './pools.ts';
+import { openShardPools, type MysqlShardsOptions } from './pools.ts';
 import { onMysql } from './mysql-errors.ts';
 import { groupByShard, shardOf } from './shard-map.ts';
 
@@ -156,14 +156,7 @@ export class MysqlUserChannelStore implements UserChannelStore {
 }
 
 /** Options of {@link openMysqlUserChannelStore}. */
-export interface MysqlUserChannelStoreOptions {
-  /** One connection URL per shard (HERALD_MYSQL_SHARDS), `mysql://user:pass@host:port/db`. */
-  shards: readonly string[];
-  /** Connections per shard pool. Default 4. */
-  connectionsPerShard?: number;
-  /** Per-query timeout, ms. Default 10 000. */
-  queryTimeoutMs?: number;
-}
+export type MysqlUserChannelStoreOptions = MysqlShardsOptions;
 
 /**
  * Connects to every shard and applies the migrations.
