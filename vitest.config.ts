@@ -1,4 +1,20 @@
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * Files that mostly wait (a provider paced at 10 sends/s) and run for minutes: started first, so
+ * they overlap the rest of the suite instead of running alone at its end on a fresh clone (where
+ * vitest has no timings cached yet and would start them last, by size).
+ */
+const LONG_WAITS = ['test/e2e/channels-scale.e2e.test.ts'];
+
+class LongWaitsFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const first = (f: TestSpecification) => LONG_WAITS.some((p) => f.moduleId.endsWith(p));
+    return [...sorted.filter(first), ...sorted.filter((f) => !first(f))];
+  }
+}
 
 export default defineConfig({
   test: {
@@ -10,5 +26,6 @@ export default defineConfig({
     hookTimeout: 60_000, // ms
     pool: 'forks',
     reporters: ['default'],
+    sequence: { sequencer: LongWaitsFirst },
   },
 });
