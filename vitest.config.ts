@@ -1,10 +1,11 @@
+import os from 'node:os';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 
 /**
- * Files that mostly wait (a provider paced at 10 sends/s) and run for minutes: started first, so
- * they overlap the rest of the suite instead of running alone at its end on a fresh clone (where
- * vitest has no timings cached yet and would start them last, by size).
+ * Files that mostly wait (a provider paced at 10 sends/s) and run for minutes: started first, in
+ * a worker of their own (one more than the cores), so they overlap the rest of the suite instead
+ * of holding one of its workers or running alone at its end.
  */
 const LONG_WAITS = ['test/e2e/channels-scale.e2e.test.ts'];
 
@@ -27,5 +28,6 @@ export default defineConfig({
     pool: 'forks',
     reporters: ['default'],
     sequence: { sequencer: LongWaitsFirst },
+    maxWorkers: Math.max(2, os.availableParallelism()) + LONG_WAITS.length,
   },
 });
