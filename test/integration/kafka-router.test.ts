@@ -14,20 +14,14 @@
  *
  * Children log to files in the run's temporary directory; a failing run keeps them (path printed).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { partitionFor } from '../../log/murmur2.ts';
-import { userLogOf } from '../../router/start.ts';
-import { connectRedis, redisReady } from '../../stores/redis/client.ts';
-import { RedisOwnershipStore } from '../../stores/redis/ownership-store.ts';
-import { loadTopology } from '../../topology/index.ts';
-import { freePort, tempDir } from '../helpers/herald.ts';
-import { keepLogs, spawnHeraldRole, type HeraldRoleProcess } from '../helpers/herald-process.ts';
+import type { HeraldRoleProcess } from '../helpers/herald-process.ts';
 import { api, fetchAll, waitFor } from '../helpers/http.ts';
 import { ResilientStream } from '../helpers/resilient-sse.ts';
 import { ResilientWs } from '../helpers/resilient-ws.ts';
-import { kafkaProfileEnv, redisUrl, uniqueName } from '../helpers/services.ts';
+import { RoleCluster } from '../helpers/role-cluster.ts';
+import { uniqueName } from '../helpers/services.ts';
 
 const USERS = 24;
 /** WebSocket users per edge (picked by partition, so both edges have some). */
@@ -47,20 +41,15 @@ function sample(text: string, name: string, labels: string): number {
 }
 
 describe('herald router in front of two edges (kafka profile, Redis ownership)', () => {
-  const dir = tempDir('herald-router-');
-  const logDir = path.join(dir, 'logs');
-  const procs: HeraldRoleProcess[] = [];
+  const cluster = new RoleCluster('kafka-router');
   const streams: ResilientStream[] = [];
   const sockets: ResilientWs[] = [];
-  const redis = connectRedis({ url: redisUrl() });
+  const redis = cluster.redis;
   let passed = false;
 
   afterAll(async () => {
     await Promise.all([...streams, ...sockets].map((s) => s.close()));
-    await Promise.all(procs.map((p) => p.stop(15_000)));
-    redis.disconnect();
-    if (!passed) keepLogs(logDir, 'kafka-router');
-    fs.rmSync(dir, { recursive: true, force: true });
+    await cluster.close(passed);
   }, 60_000);
 
   it('routes streams, inbox reads, subscribes and publishes to the owning edges, and moves users to the survivor when an edge stops', async () => {
@@ -68,25 +57,10 @@ describe('herald router in front of two edges (kafka profile, Redis ownership)',
     const timeline: string[] = [];
     const mark = (what: string) => void timeline.push(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s  ${what}`);
     try {
-      await redisReady(redis);
-      const env = kafkaProfileEnv(dir, {
-        HERALD_REDIS_URL: redisUrl(),
-        HERALD_SHARED_STORE_DIR: path.join(dir, 'shared'),
-        HERALD_LOG_LEVEL: 'info',
-        HERALD_WORKER_THREADS: '1',
-        HERALD_SSE_PING_MS: '2000',
-      });
-      const userLog = userLogOf(await loadTopology(env.HERALD_TOPOLOGY!), env.HERALD_TOPOLOGY!);
-      const ownership = new RedisOwnershipStore(redis);
+      await cluster.start();
+      const { userLog, ownership } = cluster;
       const spawnRole = async (role: 'job' | 'edge' | 'router', name: string) => {
-        const p = await spawnHeraldRole({
-          name,
-          role,
-          port: await freePort(),
-          env: { ...env, HERALD_DATA_DIR: path.join(dir, name) },
-          logFile: path.join(logDir, `${name}.log`),
-          onSpawned: (child) => procs.push(child),
-        });
+        const p = await cluster.spawn(role, name);
         mark(`${name} healthy at ${p.url}`);
         return p;
       };

@@ -14,19 +14,12 @@
  *
  * Children log to files in the run's temporary directory; a failing run keeps them (path printed).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { partitionFor } from '../../log/murmur2.ts';
-import { userLogOf } from '../../router/start.ts';
-import { connectRedis, redisReady } from '../../stores/redis/client.ts';
-import { RedisOwnershipStore } from '../../stores/redis/ownership-store.ts';
-import { loadTopology } from '../../topology/index.ts';
-import { freePort, tempDir } from '../helpers/herald.ts';
-import { keepLogs, spawnHeraldRole, type HeraldRoleProcess } from '../helpers/herald-process.ts';
 import { api, waitFor } from '../helpers/http.ts';
 import { ResilientWs } from '../helpers/resilient-ws.ts';
-import { kafkaProfileEnv, redisUrl, uniqueName } from '../helpers/services.ts';
+import { RoleCluster } from '../helpers/role-cluster.ts';
+import { uniqueName } from '../helpers/services.ts';
 
 const USERS = 16;
 const PUBLISHES_BEFORE = 4;
@@ -39,42 +32,20 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const until = (what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> => waitFor(check, timeoutMs, what, 250);
 
 describe('WebSocket streams across an edge rebalance (kafka profile, Redis ownership)', () => {
-  const dir = tempDir('herald-ws-kafka-');
-  const logDir = path.join(dir, 'logs');
-  const procs: HeraldRoleProcess[] = [];
+  const cluster = new RoleCluster('kafka-websocket');
   const streams: ResilientWs[] = [];
-  const redis = connectRedis({ url: redisUrl() });
   let passed = false;
 
   afterAll(async () => {
     await Promise.all(streams.map((s) => s.close()));
-    await Promise.all(procs.map((p) => p.stop(15_000)));
-    redis.disconnect();
-    if (!passed) keepLogs(logDir, 'kafka-websocket');
-    fs.rmSync(dir, { recursive: true, force: true });
+    await cluster.close(passed);
   }, 60_000);
 
   it('moves streams to the new owner with retry + 1012, 307 and last_event_id: every notification once, in order', async () => {
-    await redisReady(redis);
-    const env = kafkaProfileEnv(dir, {
-      HERALD_REDIS_URL: redisUrl(),
-      HERALD_SHARED_STORE_DIR: path.join(dir, 'shared'),
-      HERALD_LOG_LEVEL: 'info',
-      HERALD_WORKER_THREADS: '1',
-      HERALD_SSE_PING_MS: '2000',
-    });
-    const userLog = userLogOf(await loadTopology(env.HERALD_TOPOLOGY!), env.HERALD_TOPOLOGY!);
-    const ownership = new RedisOwnershipStore(redis);
-    const spawnRole = async (role: 'job' | 'edge', name: string) =>
-      spawnHeraldRole({
-        name,
-        role,
-        port: await freePort(),
-        env: { ...env, HERALD_DATA_DIR: path.join(dir, name) },
-        logFile: path.join(logDir, `${name}.log`),
-        onSpawned: (child) => procs.push(child),
-      });
-    const owners = () => ownership.ownersOf(userLog.name, userLog.partitions);
+    await cluster.start();
+    const { userLog } = cluster;
+    const spawnRole = (role: 'job' | 'edge', name: string) => cluster.spawn(role, name);
+    const owners = () => cluster.owners();
 
     // ── 1. one edge owns everything; every user streams over a WebSocket ──────────────────────
     const [, edge1] = await Promise.all([spawnRole('job', 'job-1'), spawnRole('edge', 'edge-1')]);

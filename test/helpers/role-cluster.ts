@@ -1,0 +1,74 @@
+/**
+ * A kafka-profile cluster of `herald <role>` child processes for one integration test: edges with
+ * partition ownership and presence in the real Redis, the shared SQLite stores of one machine, one
+ * worker thread each and 2 s pings. Each child logs to `<dir>/logs/<name>.log`; `close(passed)`
+ * stops them and keeps the logs when the test failed.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { userLogOf } from '../../router/start.ts';
+import { connectRedis, redisReady } from '../../stores/redis/client.ts';
+import { RedisOwnershipStore } from '../../stores/redis/ownership-store.ts';
+import { loadTopology } from '../../topology/index.ts';
+import { freePort, tempDir } from './herald.ts';
+import { keepLogs, spawnHeraldRole, type HeraldRoleProcess } from './herald-process.ts';
+import { kafkaProfileEnv, redisUrl } from './services.ts';
+
+/** See the module comment. */
+export class RoleCluster {
+  readonly dir: string;
+  readonly logDir: string;
+  readonly procs: HeraldRoleProcess[] = [];
+  readonly redis = connectRedis({ url: redisUrl() });
+  readonly ownership = new RedisOwnershipStore(this.redis);
+  /** Settings every role gets (set by {@link start}). */
+  env: Record<string, string> = {};
+  /** The user log (name, partitions) of the cluster's isolated topology (set by {@link start}). */
+  userLog: { name: string; partitions: number } = { name: '', partitions: 0 };
+  readonly #testName: string;
+
+  /** @param testName names the kept-logs directory of a failed run */
+  constructor(testName: string) {
+    this.#testName = testName;
+    this.dir = tempDir(`herald-${testName}-`);
+    this.logDir = path.join(this.dir, 'logs');
+  }
+
+  /** Waits for Redis and writes the isolated topology; call before spawning. */
+  async start(): Promise<void> {
+    await redisReady(this.redis);
+    this.env = kafkaProfileEnv(this.dir, {
+      HERALD_REDIS_URL: redisUrl(),
+      HERALD_SHARED_STORE_DIR: path.join(this.dir, 'shared'),
+      HERALD_LOG_LEVEL: 'info',
+      HERALD_WORKER_THREADS: '1',
+      HERALD_SSE_PING_MS: '2000',
+    });
+    this.userLog = userLogOf(await loadTopology(this.env.HERALD_TOPOLOGY!), this.env.HERALD_TOPOLOGY!);
+  }
+
+  /** Spawns `herald <role>` as `name` (its own data directory and log file) and waits until healthy. */
+  async spawn(role: 'job' | 'edge' | 'router', name: string): Promise<HeraldRoleProcess> {
+    return spawnHeraldRole({
+      name,
+      role,
+      port: await freePort(),
+      env: { ...this.env, HERALD_DATA_DIR: path.join(this.dir, name) },
+      logFile: path.join(this.logDir, `${name}.log`),
+      onSpawned: (child) => this.procs.push(child),
+    });
+  }
+
+  /** Owner edge URL of every user partition (null where none). */
+  owners(): Promise<(string | null)[]> {
+    return this.ownership.ownersOf(this.userLog.name, this.userLog.partitions);
+  }
+
+  /** Stops every child (SIGTERM, then SIGKILL after 15 s), keeps the logs unless `passed`, removes the directory. */
+  async close(passed: boolean): Promise<void> {
+    await Promise.all(this.procs.map((p) => p.stop(15_000)));
+    this.redis.disconnect();
+    if (!passed) keepLogs(this.logDir, this.#testName);
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
