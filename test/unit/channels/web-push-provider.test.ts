@@ -2,7 +2,7 @@
  * The Web Push provider against a real local push service (test/helpers/push-peer.ts) that
  * verifies the VAPID JWT (RFC 8292) and decrypts the aes128gcm payload (RFC 8291) like a browser.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import webpush from 'web-push';
 import { createWebPushProvider, generateVapidKeys, isPushSubscription, parseRetryAfterMs, pushTopic } from '../../../sinks/channels/push/web-push-provider.ts';
@@ -44,6 +44,20 @@ describe('web-push provider against a local push service', () => {
     expect(p.channel).toBe('push');
     expect(p.name).toBe('web-push');
     await p.close();
+  });
+
+  it('signs one VAPID JWT per push service and reuses it (the peer verifies every send)', async () => {
+    const sign = vi.spyOn(webpush, 'getVapidHeaders');
+    try {
+      const { id, subscription } = peer.subscribe({ applicationServerKey: vapid.publicKey });
+      const p = provider();
+      for (let i = 0; i < 3; i++) expect((await p.send(message(subscription, `n-${10 + i}:carol:push`))).kind).toBe('sent');
+      expect(peer.received.filter((r) => r.subscriptionId === id)).toHaveLength(3);
+      // (the other call is the key check at creation, for a placeholder audience)
+      expect(sign.mock.calls.filter((c) => c[0] === peer.origin)).toHaveLength(1);
+    } finally {
+      sign.mockRestore();
+    }
   });
 
   it('sends the same Topic for a resend of the same key, so the push service replaces it', async () => {
