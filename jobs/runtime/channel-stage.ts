@@ -133,7 +133,10 @@ export async function startChannelStage(deps: ChannelStageDeps): Promise<Running
   await consumer.run(async (batch, output) => {
     recordsIn.inc(labels, batch.count);
     observeBatch(stage.name, batch);
-    const { records, bad } = decodeChannelBatch(batch, channel);
+    const { records, bad } = decodeBatch(batch, (key, text): [string, ChannelRecord] => {
+      if (key === null || key === '') throw new Error('the record has no key (the user_id)');
+      return [key, parseChannelRecord(text, channel)];
+    });
     failOnRejected(stage, bad);
     await settleRejected(output, stage, batch.partition, bad, log);
     if (records.length === 0) return;
@@ -172,20 +175,9 @@ export async function startChannelStage(deps: ChannelStageDeps): Promise<Running
   });
   await retryConsumer.run(async (batch, output) => {
     recordsIn.inc(labels, batch.count);
-    const jobs: SendJob<AnyMessage>[] = [];
-    const bad: DeadLetterInput[] = [];
-    for (const r of batch.records()) {
-      const text = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength).toString('utf8');
-      try {
-        jobs.push(parseSendJob(text, channel));
-      } catch (err) {
-        bad.push({ offset: r.offset, key: r.key === null ? null : Buffer.from(r.key).toString('utf8'), value: text, code: 'HERALD_OPERATOR_RECORD_INVALID', message: (err as Error).message });
-      }
-    }
-    if (bad.length > 0) {
-      failOnRejected(stage, bad);
-      await writeOrSkip(output, stage, batch.partition, retryLog, bad, log);
-    }
+    const { records: jobs, bad } = decodeBatch(batch, (_key, text) => parseSendJob(text, channel));
+    failOnRejected(stage, bad);
+    await settleRejected(output, stage, batch.partition, bad, log, retryLog);
     if (jobs.length === 0) return;
     const earliest = Math.min(...jobs.map((j) => j.not_before_ms));
     const wait = Math.min(earliest - Date.now(), options.retry_poll_ms);
@@ -206,27 +198,23 @@ export async function startChannelStage(deps: ChannelStageDeps): Promise<Running
   };
 }
 
-/** Decodes a channel-log batch: `[user_id, record]` pairs, and the records that are not valid. */
-function decodeChannelBatch(batch: FetchedBatch, channel: ChannelName): { records: [string, ChannelRecord][]; bad: DeadLetterInput[] } {
-  const records: [string, ChannelRecord][] = [];
+/**
+ * Decodes every record of `batch` (key and value as UTF-8) with `parse`; a record it throws on
+ * becomes a dead letter (HERALD_OPERATOR_RECORD_INVALID, with the error's message).
+ */
+function decodeBatch<T>(batch: FetchedBatch, parse: (key: string | null, text: string) => T): { records: T[]; bad: DeadLetterInput[] } {
+  const records: T[] = [];
   const bad: DeadLetterInput[] = [];
   for (const r of batch.records()) {
     const key = r.key === null ? null : Buffer.from(r.key).toString('utf8');
     const text = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength).toString('utf8');
     try {
-      if (key === null || key === '') throw new Error('the record has no key (the user_id)');
-      records.push([key, parseChannelRecord(text, channel)]);
+      records.push(parse(key, text));
     } catch (err) {
       bad.push({ offset: r.offset, key, value: text, code: 'HERALD_OPERATOR_RECORD_INVALID', message: (err as Error).message });
     }
   }
   return { records, bad };
-}
-
-/** Dead-letters records of the retry log (the stage's policy applies as to its source log). */
-async function writeOrSkip(output: BatchOutput, stage: CompiledStage, partition: number, retryLog: string, bad: DeadLetterInput[], log: Logger): Promise<void> {
-  if (stage.errorPolicy === 'dead-letter' && stage.deadLetterLog) await writeDeadLetters(output, stage.deadLetterLog, { stage: stage.name, log: retryLog, partition }, bad);
-  else log.warn({ count: bad.length, first: bad[0] }, `retry records skipped (error_policy ${stage.errorPolicy})`);
 }
 
 /**

@@ -61,6 +61,8 @@ export function failOnRejected(stage: CompiledStage, letters: readonly DeadLette
 /**
  * Applies the `dead-letter` or `continue` policy to rejected records of one source partition
  * (call {@link failOnRejected} first) and counts them. DLQ records go into the batch's output.
+ * @param sourceLog the log the records were read from, when not the stage's source log (a
+ *   channel stage's retry log)
  */
 export async function settleRejected(
   output: Pick<BatchOutput, 'append'>,
@@ -68,10 +70,11 @@ export async function settleRejected(
   partition: number,
   letters: readonly DeadLetterInput[],
   log: Logger,
+  sourceLog: string = stage.source.log,
 ): Promise<void> {
   if (letters.length === 0) return;
   if (stage.errorPolicy === 'dead-letter' && stage.deadLetterLog) {
-    await writeDeadLetters(output, stage.deadLetterLog, { stage: stage.name, log: stage.source.log, partition }, letters);
+    await writeDeadLetters(output, stage.deadLetterLog, { stage: stage.name, log: sourceLog, partition }, letters);
   } else {
     log.warn({ count: letters.length, first: letters[0] }, `records skipped (error_policy ${stage.errorPolicy})`);
   }
