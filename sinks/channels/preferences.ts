@@ -61,10 +61,15 @@ export function wantsInApp(prefs: UserPreferences | null, topicId: string, criti
   return own(prefs.topics, topicId)?.in_app ?? true;
 }
 
+/** The topic's own switch for one channel (rule 3), or undefined when the topic does not set it. */
+export function topicSwitchOf(prefs: UserPreferences | null, topicId: string, channel: ChannelName): boolean | undefined {
+  return prefs === null ? undefined : own(prefs.topics, topicId)?.[channel];
+}
+
 /** The effective switch of one channel for one topic (rules 3–5). */
 function switchOf(prefs: UserPreferences | null, topicId: string, channel: ChannelName): boolean {
   if (prefs === null) return true;
-  return own(prefs.topics, topicId)?.[channel] ?? prefs.channels[channel] ?? true;
+  return topicSwitchOf(prefs, topicId, channel) ?? prefs.channels[channel] ?? true;
 }
 
 /** `record[key]` only when it is the record's own property (a topic named `__proto__` or `toString` is just a topic). */

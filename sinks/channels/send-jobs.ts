@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import type { ChannelName, EmailContent, PushContent, SmsContent } from '../../core/types.ts';
 import type { DeliveryStatus, UserChannelSettings, UserPreferences } from '../../stores/types.ts';
 import type { ChannelRecord } from './channel-record.ts';
-import { channelsFor, hasAddress } from './preferences.ts';
+import { channelsFor, hasAddress, topicSwitchOf } from './preferences.ts';
 import type { EmailMessage, PushMessage, SmsMessage } from './types.ts';
 import type { SendJob } from './worker.ts';
 
@@ -58,10 +58,9 @@ export function sendJobsFor(
     const channel = r.channel;
     const base = { notification_id: r.notification_id, user_id: userId, channel, attempt: 1, not_before_ms: 0, critical: r.critical };
     if (s === null || channelsFor(s, p, r.topic_id, [channel], r.critical).length === 0) {
-      const topicSwitch = p !== null && Object.hasOwn(p.topics, r.topic_id) ? p.topics[r.topic_id]?.[channel] : undefined;
       const why =
         s === null || !hasAddress(s, channel) ? `no ${channel === 'email' ? 'email address' : channel === 'sms' ? 'phone number' : 'push subscription'} stored for the user`
-        : topicSwitch === false ? `the user muted ${channel} for topic ${r.topic_id}`
+        : topicSwitchOf(p, r.topic_id, channel) === false ? `the user muted ${channel} for topic ${r.topic_id}`
         : `the user muted ${channel} for every topic (preferences channels.${channel})`;
       out.skipped.push({ key: sendKey(r.notification_id, userId, channel), notification_id: r.notification_id, user_id: userId, channel, state: 'skipped', attempts: 0, last_error: why, updated_at: nowMs });
       continue;
