@@ -3,11 +3,13 @@
  * as .ts by Node's type stripping). Stores are the in-memory fakes, loaded in each worker through
  * the pool's `storesModule`; one fixture module per failure mode (STYLE.md rule 10).
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isHeraldError, type HeraldError } from '../../../core/errors.ts';
+import { isHeraldError } from '../../../core/errors.ts';
 import { partitionFor } from '../../../log/murmur2.ts';
 import { RecordCursor } from '../../../log/record-codec.ts';
 import { createOperatorPool, type OperatorPool } from '../../../operators/runtime/operator-pool.ts';
@@ -32,6 +34,16 @@ const seed: MemorySeed = {
 writeFileSync(seedPath, JSON.stringify(seed));
 const fixture = (name: string) => new URL(`./fixtures/${name}.ts`, import.meta.url);
 const pools: OperatorPool[] = [];
+
+/** Runs a fixture script with this Node; resolves with its exit (never rejects on a failed exit). */
+function runChild(script: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [script], { timeout: 60_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      const e = err as (Error & { code?: number | string; signal?: string | null }) | null;
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout, stderr });
+    });
+  });
+}
 
 function pool(fixtureName: string, threads = 1, heapMb?: number): OperatorPool {
   const p = createOperatorPool({ threads, storesModule: fixture(fixtureName), ...(heapMb === undefined ? {} : { heapMb }) });
@@ -140,14 +152,30 @@ describe('operator pool (piscina, real worker threads)', () => {
   });
 
   it('fixture "out of memory": a task past the worker heap limit rejects with HERALD_OPERATOR_FAILED naming the fix; the next task gets a new worker', async () => {
-    const p = pool('hungry-stores', 1, 64);
-    const err = await p.run(await task(encodeBatch([publish('t1', T0)]))).catch((e: unknown) => e);
-    expect(isHeraldError(err, 'HERALD_OPERATOR_FAILED')).toBe(true);
-    expect((err as HeraldError).details).toMatchObject({ code: 'ERR_WORKER_OUT_OF_MEMORY', retriable: true });
-    expect((err as HeraldError).message).toContain('HERALD_WORKER_HEAP_MB');
-    // A new worker takes the next task (it fails the same way: this fixture always hungers).
-    expect(isHeraldError(await p.run(await task(encodeBatch([publish('t1', T0)]))).catch((e: unknown) => e), 'HERALD_OPERATOR_FAILED')).toBe(true);
-  });
+    // Runs in a child process: Node sometimes aborts the whole process instead of terminating the
+    // worker (nodejs/node#47224; about 1 run in 6 on 2 busy cores). Such an abort is retried here;
+    // in production the job restarts and re-reads the uncommitted batch (docs/decisions.md).
+    const aborts: string[] = [];
+    let outcomes: { code?: string; details?: Record<string, unknown>; message?: string }[] | undefined;
+    for (let attempt = 0; attempt < 6 && outcomes === undefined; attempt++) {
+      const run = await runChild(fileURLToPath(fixture('out-of-memory-run')));
+      if (run.code === 0) outcomes = (JSON.parse(run.stdout) as { outcomes: typeof outcomes }).outcomes;
+      else {
+        // Anything other than Node's heap-limit abort is a failure of ours.
+        expect(run.stderr, `exit ${run.code} ${run.signal}`).toMatch(/FATAL ERROR: (Reached heap limit|.*Allocation failed)/);
+        aborts.push(run.signal ?? String(run.code));
+      }
+    }
+    expect(outcomes, `every run aborted: ${aborts.join(', ')}`).toBeDefined();
+    expect(outcomes).toHaveLength(2);
+    for (const outcome of outcomes!) {
+      // A new worker takes the second task and fails the same way: this fixture always hungers.
+      expect(outcome.code).toBe('HERALD_OPERATOR_FAILED');
+      expect(outcome.details).toMatchObject({ code: 'ERR_WORKER_OUT_OF_MEMORY', retriable: true });
+      expect(outcome.message).toContain('HERALD_WORKER_HEAP_MB');
+      expect(outcome.message).toContain('64 MiB');
+    }
+  }, 180_000);
 
   it('fixture "hangs": an aborted task rejects with HERALD_OPERATOR_FAILED', async () => {
     const started = Date.now();
