@@ -25,7 +25,8 @@
 #   HERALD_SERVICES_DIR            cache root (default $HOME/.cache/herald-services)
 #   HERALD_KAFKA_PORT              broker port (default 9092)
 #   HERALD_KAFKA_CONTROLLER_PORT   KRaft controller port (default broker port + 1)
-#   HERALD_KAFKA_START_TIMEOUT     seconds `up` waits for the broker (default 120)
+#   HERALD_KAFKA_START_TIMEOUT     seconds `up` waits for the broker (default 300: after an unclean
+#                                  stop the broker recovers every partition, ~1 min per 10,000)
 #   JAVA_HOME                      java to run (default: java on PATH)
 #   HERALD_REDIS_PORT              Redis port (default 6379)
 #   HERALD_REDIS_START_TIMEOUT     seconds `up` waits for Redis (default 30)
@@ -185,7 +186,7 @@ start_bg() {
 KAFKA_HOST=127.0.0.1
 KAFKA_PORT=${HERALD_KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${HERALD_KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}
-KAFKA_START_TIMEOUT=${HERALD_KAFKA_START_TIMEOUT:-120}
+KAFKA_START_TIMEOUT=${HERALD_KAFKA_START_TIMEOUT:-300}
 KAFKA_SRC=$SCRIPT_DIR/services/kafka
 KAFKA_HOME=$SERVICES_DIR/kafka
 KAFKA_LIB=$KAFKA_HOME/lib
@@ -321,6 +322,11 @@ kafka_healthy() {
   [[ $out == *"Cluster ID: $want"* ]]
 }
 
+# How many partition directories the broker's data dir holds (what its start-up time grows with).
+kafka_partition_dirs() {
+  find "$KAFKA_DATA" -mindepth 1 -maxdepth 1 -type d -name '*-[0-9]*' 2>/dev/null | wc -l
+}
+
 kafka_log_tail() {
   local f
   for f in "$KAFKA_LOGS/kafka.out" "$KAFKA_LOGS/server.log"; do
@@ -387,7 +393,7 @@ kafka_up() {
     sleep 0.5
   done
   kafka_log_tail
-  die "kafka: no healthy broker on $KAFKA_BROKERS after ${KAFKA_START_TIMEOUT} s (pid $pid still running; logs: $KAFKA_LOGS)"
+  die "kafka: no healthy broker on $KAFKA_BROKERS after ${KAFKA_START_TIMEOUT} s (pid $pid still running; logs: $KAFKA_LOGS). The data dir holds $(kafka_partition_dirs) partition directories: a broker with many recovers slowly; raise HERALD_KAFKA_START_TIMEOUT, or start afresh with: $0 down --purge kafka"
 }
 
 kafka_down() {
