@@ -6,6 +6,7 @@
  *   herald job                         the job stages only (fan-out consumer group member)
  *   herald edge                        the edge only (HTTP API, SSE, edge consumer group member)
  *   herald channel email|sms|push      one channel's workers (its consumer group: provider sends, retries, DLQ)
+ *   herald dlq replay email|sms|push   send a channel's dead letters again (after the cause is fixed)
  *   herald migrate                     apply store schema migrations and exit
  *   herald router                      consistent-hash front: proxies each user to the owning edge
  *   herald topology validate|explain|graph FILE
@@ -27,6 +28,7 @@ import { migrateStores } from '../jobs/migrate.ts';
 import { runTopologyCommand } from './topology-command.ts';
 import { startRouter } from '../router/start.ts';
 import { runTokenCommand } from './token-command.ts';
+import { runDlqCommand } from './dlq-command.ts';
 
 const HELP = `Usage: herald <command> [--flag value ...]
 
@@ -37,6 +39,9 @@ Commands:
   channel email|sms|push
                         run one channel's workers (kafka profile: a member of that channel's
                         consumer group; needs the channel's provider settings below)
+  dlq replay email|sms|push [--code C[,C...]] [--dry-run] [--json]
+                        send a channel's dead-lettered jobs again, once the cause is fixed: those
+                        still failed (not sent since), optionally only with the given error codes
   migrate               apply the store schema migrations (MySQL shards, SQLite files) and exit
   router                proxy each user's requests to the edge owning the user's partition, the rest
                         to any edge (kafka profile: HERALD_REDIS_URL, HERALD_TOPOLOGY, PORT)
@@ -58,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'topology') return runTopologyCommand(rest, io);
   if (command === 'token') return runTokenCommand(rest, io);
+  if (command === 'dlq') return runDlqCommand(rest, io);
   // `herald channel email`: the channel is the one positional argument.
   let channel: ChannelName | null = null;
   if (command === 'channel') {

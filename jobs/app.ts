@@ -18,8 +18,7 @@ import { partitionFor } from '../log/murmur2.ts';
 import type { LogTopicSpec } from '../log/types.ts';
 import type { StreamLocator } from '../edge/routes/stream.ts';
 import { startOpsServer, type OpsServer } from './ops-server.ts';
-import { openEmbeddedProfile } from './profiles/embedded.ts';
-import { openKafkaProfile } from './profiles/kafka.ts';
+import { openProfile } from './profiles/open.ts';
 import type { Profile } from './profiles/profile.ts';
 import { dedupChangelogOf } from './runtime/dedup-changelog.ts';
 import { startEdgeStage } from './runtime/edge-stage.ts';
@@ -79,21 +78,7 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
   const topology = await loadTopology(config.topologyFile);
   const retentionMs = config.retentionDays * DAY_MS;
   const userLog = topology.stages.find((s) => s.role === 'edge')?.source.log;
-  const profile: Profile =
-    config.profile === 'kafka'
-      ? await openKafkaProfile({
-          brokers: config.kafkaBrokers,
-          dataDir: config.dataDir,
-          sharedStoreDir: config.sharedStoreDir,
-          durability: config.durability,
-          userLog: userLog ?? 'herald.user',
-          mysqlShards: config.mysqlShards,
-          redisUrl: config.redisUrl,
-          hbaseRestUrl: config.hbaseRestUrl,
-          hbaseInboxTable: config.hbaseInboxTable,
-          retentionMs,
-        })
-      : await openEmbeddedProfile(config.dataDir, retentionMs, config.durability, userLog);
+  const profile = await openProfile(config, topology);
   // Kafka: each job stage with dedup state changelogs its confirm store (restored on assignment).
   const changelogs = new Map<string, LogTopicSpec>();
   if (profile.kind === 'kafka') {

@@ -319,6 +319,13 @@ export interface DeliveryStatusStore {
   record(statuses: readonly DeliveryStatus[]): Promise<void>;
   /** Every channel status of one notification for one user, ordered by channel, then key (byte order). */
   deliveriesOf(notificationId: string, userId: string): Promise<DeliveryStatus[]>;
+  /**
+   * Turns `failed` statuses back into `retrying`, for a replay from the DLQ (`herald dlq replay`):
+   * `last_error` becomes `reason`, `updated_at` becomes `nowMs` (ms since the epoch), attempts are
+   * kept. The only way out of a final state; other states are left alone.
+   * @returns how many statuses were reopened
+   */
+  reopen(sends: readonly { key: string; user_id: string }[], reason: string, nowMs: number): Promise<number>;
   /** Deletes statuses last changed before `beforeMs`. Returns how many. */
   purge(beforeMs: number): Promise<number>;
   close(): Promise<void>;

@@ -60,6 +60,19 @@ export class MemoryDeliveryStatusStore implements DeliveryStatusStore {
     return out.sort((a, b) => compare(a.channel, b.channel) || compare(a.key, b.key));
   }
 
+  /** Turns `failed` statuses of `sends` back into `retrying` (a DLQ replay); returns how many. */
+  async reopen(sends: readonly { key: string; user_id: string }[], reason: string, nowMs: number): Promise<number> {
+    this.#open();
+    let n = 0;
+    for (const { key } of sends) {
+      const s = this.#byKey.get(key);
+      if (s === undefined || s.state !== 'failed') continue;
+      this.#byKey.set(key, { ...s, state: 'retrying', last_error: reason, updated_at: nowMs });
+      n++;
+    }
+    return n;
+  }
+
   /** Deletes statuses last changed before `beforeMs`; returns how many. */
   async purge(beforeMs: number): Promise<number> {
     this.#open();

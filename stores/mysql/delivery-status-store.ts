@@ -187,6 +187,30 @@ export class MysqlDeliveryStatusStore implements DeliveryStatusStore {
     });
   }
 
+  /** Turns `failed` statuses back into `retrying` (a DLQ replay): one UPDATE per shard involved, in parallel. */
+  async reopen(sends: readonly { key: string; user_id: string }[], reason: string, nowMs: number): Promise<number> {
+    if (sends.length === 0) return 0;
+    const byShard = new Map<number, Buffer[]>();
+    for (const s of sends) {
+      const shard = this.#shard(s.user_id);
+      const list = byShard.get(shard);
+      if (list) list.push(Buffer.from(s.key, 'utf8'));
+      else byShard.set(shard, [Buffer.from(s.key, 'utf8')]);
+    }
+    return onMysql('deliveryStatus.reopen', async () => {
+      const counts = await Promise.all(
+        [...byShard].map(async ([shard, keys]) => {
+          const [r] = await this.#pools[shard]!.query<mysql.ResultSetHeader>(
+            { sql: "UPDATE delivery_status SET last_error = ?, updated_at = ?, state = 'retrying' WHERE send_key IN (?) AND state = 'failed'", timeout: this.#timeout },
+            [reason, nowMs, keys],
+          );
+          return r.affectedRows;
+        }),
+      );
+      return counts.reduce((a, b) => a + b, 0);
+    });
+  }
+
   /** Deletes statuses last changed before `beforeMs` on every shard, {@link PURGE_CHUNK_ROWS} rows per statement. */
   async purge(beforeMs: number): Promise<number> {
     return onMysql('deliveryStatus.purge', async () => {

@@ -52,6 +52,7 @@ export class SqliteDeliveryStatusStore implements DeliveryStatusStore {
   readonly #upsert: Database.Statement<Record<string, unknown>>;
   readonly #byNotification: Database.Statement<[string, string], Row>;
   readonly #purge: Database.Statement<[number, number]>;
+  readonly #reopen: Database.Statement<[string, number, string]>;
   readonly #recordMany: (statuses: readonly DeliveryStatus[]) => void;
 
   /** Opens (and migrates) the database at `opts.path`. Throws like openDatabase. */
@@ -68,6 +69,9 @@ export class SqliteDeliveryStatusStore implements DeliveryStatusStore {
     );
     this.#byNotification = db.prepare<[string, string], Row>('SELECT * FROM delivery_status WHERE notification_id = ? AND user_id = ? ORDER BY channel, key');
     this.#purge = db.prepare<[number, number]>('DELETE FROM delivery_status WHERE key IN (SELECT key FROM delivery_status WHERE updated_at < ? LIMIT ?)');
+    this.#reopen = db.prepare<[string, number, string]>(
+      "UPDATE delivery_status SET state = 'retrying', last_error = ?, updated_at = ? WHERE key IN (SELECT value FROM json_each(?)) AND state = 'failed'",
+    );
     this.#recordMany = db.transaction((statuses: readonly DeliveryStatus[]) => {
       for (const s of statuses) this.#upsert.run({ ...s, provider_id: s.provider_id ?? null, last_error: s.last_error ?? null });
     });
@@ -89,6 +93,11 @@ export class SqliteDeliveryStatusStore implements DeliveryStatusStore {
 
   async deliveriesOf(notificationId: string, userId: string): Promise<DeliveryStatus[]> {
     return runOn(this.#db, 'deliveryStatus.deliveriesOf', () => this.#byNotification.all(notificationId, userId).map(toStatus));
+  }
+
+  async reopen(sends: readonly { key: string; user_id: string }[], reason: string, nowMs: number): Promise<number> {
+    if (sends.length === 0) return 0;
+    return runOn(this.#db, 'deliveryStatus.reopen', () => this.#reopen.run(reason, nowMs, JSON.stringify(sends.map((s) => s.key))).changes);
   }
 
   async purge(beforeMs: number): Promise<number> {

@@ -42,6 +42,29 @@ export function deliveryStatusStoreContract(name: string, open: () => Promise<{ 
       }
     });
 
+    it('reopens failed statuses only (a DLQ replay): retrying with the reason, attempts kept; then they move forward again', async () => {
+      const failed = status({ notification_id: 'r1', user_id: 'u:1', channel: 'sms', state: 'failed', attempts: 12, last_error: 'HTTP 503' });
+      const sent = status({ notification_id: 'r1', user_id: 'u2', channel: 'sms', state: 'sent', attempts: 1, provider_id: 'm-1' });
+      const gone = status({ notification_id: 'r1', user_id: 'u3', channel: 'push', state: 'gone', attempts: 1 });
+      const retrying = status({ notification_id: 'r1', user_id: 'u4', channel: 'email', state: 'retrying', attempts: 3, last_error: '421' });
+      await store.record([failed, sent, gone, retrying]);
+      const all = [failed, sent, gone, retrying, status({ notification_id: 'r9', user_id: 'u9', channel: 'sms' })];
+      expect(await store.reopen(all, 'replayed from the DLQ', T0 + 5)).toBe(1);
+      const got = await store.statusOf(all.map((s) => s.key));
+      expect(got.get(failed.key)).toEqual({ ...failed, state: 'retrying', last_error: 'replayed from the DLQ', updated_at: T0 + 5 });
+      expect(got.get(sent.key)).toEqual(sent);
+      expect(got.get(gone.key)).toEqual(gone);
+      expect(got.get(retrying.key)).toEqual(retrying);
+      expect(got.has('r9:u9:sms')).toBe(false);
+      // Reopened, the send is no longer final: the worker's records move it on, and final holds again.
+      const { last_error: _, ...withoutError } = failed;
+      await store.record([{ ...withoutError, state: 'sent', attempts: 13, provider_id: 'm-13', updated_at: T0 + 6 }]);
+      await store.record([{ ...failed, state: 'retrying', updated_at: T0 + 7 }]);
+      expect((await store.statusOf([failed.key])).get(failed.key)).toMatchObject({ state: 'sent', provider_id: 'm-13', updated_at: T0 + 6 });
+      expect(await store.reopen([failed], 'again', T0 + 8)).toBe(0);
+      expect(await store.reopen([], 'nothing', T0 + 9)).toBe(0);
+    });
+
     it('moves a non-final state forward (pending → retrying → sent)', async () => {
       const s = status({ notification_id: 'n2', user_id: 'u2', channel: 'sms' });
       await store.record([s]);

@@ -28,6 +28,17 @@ describe('herald CLI', () => {
     expect(herald(['start', 'extra']).code).toBe(2);
   });
 
+  it('dlq replay: refuses a missing action or channel and bad flags with its usage (exit 2)', () => {
+    for (const args of [['dlq'], ['dlq', 'list'], ['dlq', 'replay'], ['dlq', 'replay', 'fax'], ['dlq', 'replay', 'sms', '--code'], ['dlq', 'replay', 'sms', 'extra']]) {
+      const r = herald(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toContain('herald dlq replay email|sms|push');
+    }
+    const bad = herald(['dlq', 'replay', 'sms', '--no-such-flag', 'x']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('HERALD_CONFIG_INVALID');
+  });
+
   it('stops on an invalid setting, naming it', () => {
     const r = herald(['start'], { HERALD_RETENTION_DAYS: '0', PORT: 'abc' });
     expect(r.code).toBe(1);

@@ -86,6 +86,8 @@ export interface SmsPeer {
   downFor(ms: number, status?: number, retryAfter?: string): void;
   /** Messages to `to` are refused with 400 and `message` (a permanent failure). */
   rejectNumber(to: string, message?: string): void;
+  /** Messages to `to` are accepted again (undoes {@link rejectNumber}). */
+  acceptNumber(to: string): void;
   /** The next `n` answers are held back `ms` after processing (the message is already accepted). */
   delayNext(n: number, ms: number): void;
   /** Closes the server and every open connection; pending delayed answers are dropped. */
@@ -224,6 +226,9 @@ export async function startSmsPeer(options: SmsPeerOptions = {}): Promise<SmsPee
     },
     rejectNumber(to, message = `the number ${to} cannot receive SMS`) {
       rejected.set(to, message);
+    },
+    acceptNumber(to) {
+      rejected.delete(to);
     },
     delayNext(n, ms) {
       delay = { n, ms };
