@@ -5,26 +5,16 @@
  * and the restarted job sends exactly the dead-lettered SMS, once each. A second replay finds
  * nothing left to send. The CLI refuses to run beside the job (it holds the data directory).
  */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DlqReplayReport } from '../../jobs/dlq-replay.ts';
-import { ROOT, startInProcess, tempDir } from '../helpers/herald.ts';
+import { runHeraldCli, startInProcess, tempDir } from '../helpers/herald.ts';
 import { api, waitFor } from '../helpers/http.ts';
-import { childEnv } from '../helpers/services.ts';
 import { startSmsPeer, type SmsPeer } from '../helpers/sms-peer.ts';
 
-/** Runs `herald dlq replay sms ARGS` with `env`; resolves with its exit code and output. */
-function replay(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, 'cli/herald.ts'), 'dlq', 'replay', 'sms', ...args], { cwd: ROOT, env: childEnv(env), timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** Runs `herald dlq replay sms ARGS` with `env`. */
+const replay = (env: Record<string, string>, ...args: string[]) => runHeraldCli(['dlq', 'replay', 'sms', ...args], env);
 
-const report = (out: { code: number; stdout: string; stderr: string }): DlqReplayReport => {
+const report = (out: { code: number | null; stdout: string; stderr: string }): DlqReplayReport => {
   expect(out.code, out.stderr).toBe(0);
   return JSON.parse(out.stdout) as DlqReplayReport;
 };

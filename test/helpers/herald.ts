@@ -2,7 +2,7 @@
  * Starting Herald for tests: in-process (startHerald on port 0 with a temporary data dir) or as
  * a child process running the real CLI (`node cli/herald.ts start`), for crash tests.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,6 +53,16 @@ export interface HeraldChild {
   kill(): Promise<void>;
   /** SIGTERM, then wait for exit; resolves with the exit code. */
   stop(): Promise<number | null>;
+}
+
+/** Runs `node cli/herald.ts ARGS` to its end with `env` over the test's environment (childEnv); never rejects on a failed exit. */
+export function runHeraldCli(args: readonly string[], env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(ROOT, 'cli/herald.ts'), ...args], { cwd: ROOT, env: childEnv(env), timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null;
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 /** Finds a free TCP port on 127.0.0.1. */
