@@ -18,6 +18,13 @@ export interface Notification {
 }
 
 /**
+ * How a user-log value ends when its notification is critical: `…,"published_at":"…","critical":true}`
+ * (the fan-out appends it last; the edge strips it before streaming, so clients see the same JSON
+ * live as from GET /notifications).
+ */
+export const CRITICAL_MARK = ',"critical":true}';
+
+/**
  * Value of a record on the publish log (key = topic_id).
  * `idempotency_key` is the client's Idempotency-Key header, or null.
  */

@@ -6,7 +6,8 @@
  * "content":     {"email":{"subject","text","html"?},"sms":{"text"},"push":{"title","body","url"?}}
  * "template_id": "welcome"                a stored template (PUT /templates/{id}) instead of content
  * "data":        {...}                    the template's variables
- * "critical":    true                     preferences cannot mute it (nor can they for a critical topic)
+ * "critical":    true                     preferences cannot mute it, in-app included (nor can they for a
+ *                                         critical topic)
  * ```
  *
  * A channel asked for without content gets a default built from the message
@@ -56,7 +57,8 @@ export function parseChannelRequest(body: Record<string, unknown>): ChannelReque
     if (hasContent || templateId !== null || body.data !== undefined) {
       throw new HeraldError('HERALD_EDGE_CHANNELS_INVALID', 'content, template_id and data are for channels: name them in "channels", e.g. "channels": ["email"].');
     }
-    return null;
+    // A critical in-app-only publish: no channel, but the users' in-app mutes must not hide it.
+    return critical ? { channels: [], critical: true, content: null, template_id: null, data: {} } : null;
   }
   if (hasContent && templateId !== null) {
     throw new HeraldError('HERALD_EDGE_CHANNELS_INVALID', 'Give either content or template_id (with data), not both.');

@@ -28,6 +28,10 @@ import type { ChannelRequest } from './channel-request.ts';
 
 /** Largest channel content of one publish (JSON of every channel's content), bytes: it is copied into one record per recipient. */
 export const MAX_CONTENT_BYTES = 64 * 1024;
+/** The delivery part of an in-app-only publish to a critical topic. */
+const CRITICAL_IN_APP: PublishDelivery = { channels: [], critical: true, content: {}, template_id: null };
+const settingsUnread = counter('herald_publish_topic_settings_unread_total', 'In-app publishes accepted as not critical because the topic settings could not be read.');
+
 /** How long a topic's `critical` setting is cached by an edge, ms (a change takes effect within it). */
 const TOPIC_SETTINGS_TTL_MS = 5_000;
 /** Most topics whose settings an edge caches. */
@@ -81,7 +85,8 @@ export class Publisher {
    *   HERALD_EDGE_IDEMPOTENCY_KEY_REUSED (the key was used for another message on this topic)
    */
   async publish(topicId: string, message: Message, idempotencyKey: string | null, channels: ChannelRequest | null = null): Promise<PublishReceipt> {
-    const delivery = channels === null ? undefined : await this.#delivery(topicId, channels);
+    // In-app only: the record still says when the topic is critical, so in-app mutes cannot hide it.
+    const delivery = channels !== null ? await this.#delivery(topicId, channels) : (await this.#inAppTopicCritical(topicId)) ? CRITICAL_IN_APP : undefined;
     const { id, publishedAtMs } = newNotificationId();
     let receipt: PublishReceipt = { id, topic_id: topicId, published_at: isoMs(publishedAtMs) };
     if (idempotencyKey !== null) {
@@ -144,6 +149,19 @@ export class Publisher {
     }
     const critical = request.critical || (await this.#topicCritical(topicId));
     return { channels: request.channels, critical, content, template_id: request.template_id };
+  }
+
+  /**
+   * {@link #topicCritical} for an in-app-only publish, which must not fail because the settings
+   * store is down: then it counts as not critical (only users who muted the topic in-app miss it).
+   */
+  async #inAppTopicCritical(topicId: string): Promise<boolean> {
+    try {
+      return await this.#topicCritical(topicId);
+    } catch {
+      settingsUnread.inc();
+      return false;
+    }
   }
 
   /** Whether the topic is marked critical (cached {@link TOPIC_SETTINGS_TTL_MS}). */

@@ -223,6 +223,7 @@ export async function startHerald(config: HeraldConfig, roles: readonly Role[] =
             transport: profile.transport,
             writers,
             live: registry,
+            preferencesOf: (users) => profile.userChannels.preferencesOf(users),
             logger,
             onAssigned: async (ps) => {
               for (const p of ps) owned.add(p);

@@ -6,7 +6,7 @@
 import type { Logger } from '../../core/logger.ts';
 import { counter } from '../../core/metrics.ts';
 import type { LogConsumer, LogTransport } from '../../log/types.ts';
-import { EdgeDeliverySink, type InboxWriter, type LiveDelivery } from '../../sinks/edge-delivery/index.ts';
+import { EdgeDeliverySink, type InboxWriter, type LiveDelivery, type PreferencesReader } from '../../sinks/edge-delivery/index.ts';
 import type { CompiledStage } from '../../topology/types.ts';
 import { failOnRejected, settleRejected } from './dead-letters.ts';
 import { observeBatch } from './stage-metrics.ts';
@@ -21,6 +21,8 @@ export interface EdgeStageDeps {
   /** Store user-log batches in the inbox: partition p's batches go to writers[p % length]. */
   writers: InboxWriter[];
   live: LiveDelivery;
+  /** The users' preferences (in-app mutes); absent: every notification is delivered. */
+  preferencesOf?: PreferencesReader;
   logger: Logger;
   /** Called when user partitions are assigned to this edge, before their first batch. */
   onAssigned?: (partitions: number[]) => Promise<void> | void;
@@ -32,7 +34,7 @@ export interface EdgeStageDeps {
 export async function startEdgeStage(deps: EdgeStageDeps): Promise<RunningStage> {
   const { stage, transport, logger } = deps;
   const log = logger.child({ stage: stage.name });
-  const sink = new EdgeDeliverySink({ writers: deps.writers, live: deps.live });
+  const sink = new EdgeDeliverySink({ writers: deps.writers, live: deps.live, ...(deps.preferencesOf === undefined ? {} : { preferencesOf: deps.preferencesOf }) });
   const consumer: LogConsumer = transport.createConsumer({
     groupId: stage.consumerGroup,
     topics: [stage.source.log],

@@ -5,7 +5,7 @@
  * embedded log and Apache Kafka place a user on the same partition (cached per user: {@link userKey}).
  */
 import { HeraldError } from '../../core/errors.ts';
-import type { Notification } from '../../core/types.ts';
+import { CRITICAL_MARK, type Notification } from '../../core/types.ts';
 import { BUILTIN_SINKS } from '../../topology/builtin-types.ts';
 import type { CompiledStage } from '../../topology/types.ts';
 import type { ChainRecord } from '../types.ts';
@@ -13,11 +13,16 @@ import { userKey } from './user-key-cache.ts';
 
 const textEncoder = new TextEncoder();
 
-/** UTF-8 JSON `{"id","topic_id","message","published_at"}` of a record's notification (no idempotency_key). */
+/**
+ * UTF-8 JSON `{"id","topic_id","message","published_at"}` of a record's notification (no
+ * idempotency_key), followed by {@link CRITICAL_MARK} when the publish or its topic is critical:
+ * the edge reads it (in-app mutes do not apply) and strips it before streaming.
+ */
 export function encodeNotification(record: ChainRecord): Uint8Array {
   const v = record.value;
   const notification: Notification = { id: v.id, topic_id: v.topic_id, message: v.message, published_at: v.published_at };
-  return textEncoder.encode(JSON.stringify(notification));
+  const json = JSON.stringify(notification);
+  return textEncoder.encode(v.delivery?.critical === true ? `${json.slice(0, -1)}${CRITICAL_MARK}` : json);
 }
 
 /**

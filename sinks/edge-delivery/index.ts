@@ -1,6 +1,7 @@
 /**
  * The edge stage's sink: every record of the user log (key = user_id, value = Notification JSON)
- * is stored in the inbox, then written live to the user's open streams on this edge.
+ * is stored in the inbox, then written live to the user's open streams on this edge, except the
+ * notifications the user muted in-app for their topic (unless critical; in-app-mutes.ts).
  *
  * Exactly-once towards users on top of an at-least-once log: the inbox append is idempotent per
  * (user_id, notification id) and reports which records are new; only new ones are delivered
@@ -14,9 +15,11 @@ import { RecordCursor } from '../../log/record-codec.ts';
 import type { FetchedBatch } from '../../log/types.ts';
 import type { UndecodableRecord } from './decode-user-records.ts';
 import { RECORD_STORED, type InboxWriter } from './inbox-writer.ts';
+import { clientJson, inAppMutedRecords, withoutRecords, type PreferencesReader } from './in-app-mutes.ts';
 
 export { createInProcessInboxWriter, createThreadedInboxWriter, type InboxWriter, type InboxWriterStoreSpec } from './inbox-writer.ts';
 export type { UndecodableRecord } from './decode-user-records.ts';
+export type { PreferencesReader } from './in-app-mutes.ts';
 
 const stored = counter('herald_inbox_stored_total', 'Notifications stored in the inbox (new per user).');
 const replays = counter('herald_inbox_replays_total', 'User-log records skipped because the user already had the notification.');
@@ -24,6 +27,7 @@ const liveLatency = histogram('herald_delivery_latency_seconds', 'Publish (id ti
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10,
 ]);
 const invalid = counter('herald_edge_records_invalid_total', 'User-log records that could not be decoded.');
+const muted = counter('herald_inbox_muted_total', 'Notifications not stored or streamed because the user muted the topic in-app (preferences).');
 
 /** Live side of delivery: the edge's connection registry implements it. */
 export interface LiveDelivery {
@@ -40,6 +44,11 @@ export interface EdgeDeliveryDeps {
    */
   writers: InboxWriter[];
   live: LiveDelivery;
+  /**
+   * The users' preferences, for in-app mutes (in-app-mutes.ts): a muted notification is neither
+   * stored nor streamed. Absent: every record is delivered.
+   */
+  preferencesOf?: PreferencesReader;
 }
 
 const ID_PREFIX = '{"id":"';
@@ -73,22 +82,31 @@ export class EdgeDeliverySink {
    */
   async write(batch: FetchedBatch): Promise<UndecodableRecord[]> {
     const writers = this.#deps.writers;
-    const result = await writers[batch.partition % writers.length]!.write(batch.encoded);
+    const mask = this.#deps.preferencesOf === undefined ? null : await inAppMutedRecords(batch.encoded, this.#deps.preferencesOf);
+    let records = batch.encoded;
+    let count = batch.count;
+    if (mask !== null) {
+      records = withoutRecords(batch.encoded, mask);
+      const dropped = mask.reduce((a, b) => a + b, 0);
+      muted.inc(dropped);
+      count -= dropped;
+    }
+    const result = await writers[batch.partition % writers.length]!.write(records);
     const { outcome } = result;
-    const cursor = new RecordCursor(batch.encoded);
+    const cursor = new RecordCursor(records);
     let n = 0;
     for (let i = 0; cursor.next(); i++) {
       if (outcome[i] !== RECORD_STORED) continue;
       n++;
       const userId = cursor.keyString()!;
       if (!this.#deps.live.isConnected(userId)) continue;
-      const json = cursor.valueString();
+      const json = clientJson(cursor.valueString());
       const id = notificationIdOf(json);
       this.#deps.live.deliver(userId, { seq: cursor.offset, id, json });
       liveLatency.observe(Math.max(0, Date.now() - uuidV7Timestamp(id)) / 1000);
     }
     stored.inc(n);
-    replays.inc(batch.count - n - result.invalid.length);
+    replays.inc(count - n - result.invalid.length);
     invalid.inc(result.invalid.length);
     return result.invalid;
   }

@@ -14,10 +14,12 @@ const codeOf = (body: Record<string, unknown>): string => {
 };
 
 describe('parseChannelRequest', () => {
-  it('in-app only when no channels are asked for', () => {
+  it('in-app only when no channels are asked for; a critical one keeps its flag (in-app mutes do not apply)', () => {
     expect(parseChannelRequest({})).toBeNull();
     expect(parseChannelRequest({ channels: [] })).toBeNull();
-    expect(parseChannelRequest({ channels: [], critical: true })).toBeNull();
+    expect(parseChannelRequest({ channels: [], critical: false })).toBeNull();
+    expect(parseChannelRequest({ channels: [], critical: true })).toEqual({ channels: [], critical: true, content: null, template_id: null, data: {} });
+    expect(parseChannelRequest({ critical: true })).toEqual({ channels: [], critical: true, content: null, template_id: null, data: {} });
   });
 
   it('accepts channels (deduplicated) with content, or a template with data', () => {

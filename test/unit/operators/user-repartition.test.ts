@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CRITICAL_MARK } from '../../../core/types.ts';
 import { partitionFor } from '../../../log/murmur2.ts';
 import { RecordCursor } from '../../../log/record-codec.ts';
 import { UserRepartitionOperator } from '../../../operators/user-repartition/user-repartition.ts';
@@ -50,6 +51,17 @@ describe('user-repartition + routing sink', () => {
     expect(got[0]!.value).toEqual(got[1]!.value);
     expect(got[0]!.ts).toBe(routed[0]!.timestamp);
     expect(ctx.collector.stats.recordsOut).toBe(3);
+  });
+
+  it('marks a critical notification at the end of its user-log value (for the edge; never a client field)', () => {
+    const critical = { ...publish('t-crit', T0, null, 'server on fire'), delivery: { channels: [], critical: true, content: {}, template_id: null } };
+    const plain = { ...publish('t-plain', T0), delivery: { channels: ['email' as const], critical: false, content: {}, template_id: null } };
+    const records = chainRecords([critical, plain]);
+    records.forEach((r) => (r.recipients = ['alice']));
+    const [a, b] = op.process(records, batchContext(T0, undefined, { [USER_LOG]: 12 }));
+    const text = (v: Uint8Array) => new TextDecoder().decode(v);
+    expect(text(a!.routed!.value)).toBe(`${JSON.stringify({ id: critical.id, topic_id: 't-crit', message: 'server on fire', published_at: critical.published_at }).slice(0, -1)}${CRITICAL_MARK}`);
+    expect(text(b!.routed!.value)).toBe(JSON.stringify({ id: plain.id, topic_id: 't-plain', message: 'hello', published_at: plain.published_at }));
   });
 
   it('drops records without recipients and writes no buffer for an empty batch', () => {

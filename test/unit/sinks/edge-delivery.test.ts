@@ -68,6 +68,47 @@ describe('edge-delivery sink', () => {
     });
   }
 
+  it('in-app mutes: a muted topic is neither stored nor streamed for that user, unless critical; the critical mark never reaches a stream', async () => {
+    const file = path.join(tempDir(), 'inbox.db');
+    const inbox = await openSqliteInboxStore({ path: file });
+    const writer = createInProcessInboxWriter(inbox);
+    writers.push(writer);
+    const events: { user: string; json: string; seq: number }[] = [];
+    const live = { isConnected: () => true, deliver: (user: string, e: { seq: number; id: string; json: string }) => void events.push({ user, json: e.json, seq: e.seq }) };
+    const asked: string[][] = [];
+    const prefs = new Map([['ann', { channels: { email: false }, topics: { promo: { in_app: false }, news: { in_app: true, email: false } } }]]);
+    const sink = new EdgeDeliverySink({
+      writers: [writer],
+      live,
+      preferencesOf: async (users) => {
+        asked.push([...users]);
+        return new Map(users.map((u) => [u, prefs.get(u) ?? { channels: {}, topics: {} }]));
+      },
+    });
+    const on = (topic: string, n: number, critical = false) => {
+      const json = JSON.stringify({ ...note(n), topic_id: topic });
+      return critical ? `${json.slice(0, -1)},"critical":true}` : json;
+    };
+    const bad = await sink.write(batch([['ann', on('promo', 1)], ['bob', on('promo', 1)], ['ann', on('news', 2)], ['ann', on('promo', 3, true)], ['ann', '{broken'], ['ann', on('promo', 4)]], 20));
+    // One preferences read for the batch's distinct users.
+    expect(asked).toEqual([['ann', 'bob']]);
+    // The undecodable record still comes back for the DLQ, with its own offset.
+    expect(bad.map((b) => [b.offset, b.key])).toEqual([[24, 'ann']]);
+    expect(events.map((e) => [e.user, JSON.parse(e.json).message.n, e.seq])).toEqual([
+      ['bob', 1, 21],
+      ['ann', 2, 22],
+      ['ann', 3, 23],
+    ]);
+    expect(events.every((e) => !e.json.includes('critical'))).toBe(true);
+    expect(JSON.parse(events[2]!.json)).toEqual({ ...note(3), topic_id: 'promo' });
+    expect((await inbox.list('ann', { limit: 10 })).notifications.map((n) => (n.message as { n: number }).n)).toEqual([2, 3]);
+    expect((await inbox.list('bob', { limit: 10 })).notifications.map((n) => (n.message as { n: number }).n)).toEqual([1]);
+    // A batch whose users mute nothing is written as it is.
+    await sink.write(batch([['bob', on('promo', 5)]], 30));
+    expect(events.at(-1)).toMatchObject({ user: 'bob', seq: 30 });
+    await inbox.close();
+  });
+
   it('threaded: concurrent batches are group-committed and each gets its own outcome', async () => {
     const file = path.join(tempDir(), 'inbox.db');
     const writer = createThreadedInboxWriter({ kind: 'sqlite', path: file, synchronous: 'OFF' });
