@@ -56,7 +56,7 @@ export function sendJobsFor(
     const s = settings.get(userId) ?? null;
     const p = prefs.get(userId) ?? null;
     const channel = r.channel;
-    const base = { notification_id: r.notification_id, user_id: userId, channel, attempt: 1, not_before_ms: 0, critical: r.critical };
+    const base = { notification_id: r.notification_id, user_id: userId, channel, topic_id: r.topic_id, attempt: 1, not_before_ms: 0, critical: r.critical };
     if (s === null || channelsFor(s, p, r.topic_id, [channel], r.critical).length === 0) {
       const why =
         s === null || !hasAddress(s, channel) ? `no ${channel === 'email' ? 'email address' : channel === 'sms' ? 'phone number' : 'push subscription'} stored for the user`

@@ -46,6 +46,8 @@ export interface SendJob<M> {
   notification_id: string;
   user_id: string;
   channel: ChannelName;
+  /** The notification's topic (its preferences are checked again when the job is replayed from the DLQ); absent in jobs written before it was recorded. */
+  topic_id?: string;
   /** Provider attempt this job is, 1-based (a retry job of attempt n carries n+1). */
   attempt: number;
   /** Earliest send time, epoch ms (0 for a first attempt). */

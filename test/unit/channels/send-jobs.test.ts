@@ -34,6 +34,7 @@ describe('sendJobsFor', () => {
         notification_id: ID,
         user_id: 'ada',
         channel: 'email',
+        topic_id: 'news',
         attempt: 1,
         not_before_ms: 0,
         critical: false,
