@@ -34,8 +34,11 @@ export class RoleCluster {
     this.logDir = path.join(this.dir, 'logs');
   }
 
-  /** Waits for Redis and writes the isolated topology; call before spawning. */
-  async start(): Promise<void> {
+  /**
+   * Waits for Redis and writes the isolated topology; call before spawning.
+   * @param extra settings every role gets besides the cluster's (e.g. MySQL shards, a provider)
+   */
+  async start(extra: Record<string, string> = {}): Promise<void> {
     await redisReady(this.redis);
     this.env = kafkaProfileEnv(this.dir, {
       HERALD_REDIS_URL: redisUrl(),
@@ -43,15 +46,20 @@ export class RoleCluster {
       HERALD_LOG_LEVEL: 'info',
       HERALD_WORKER_THREADS: '1',
       HERALD_SSE_PING_MS: '2000',
+      ...extra,
     });
     this.userLog = userLogOf(await loadTopology(this.env.HERALD_TOPOLOGY!), this.env.HERALD_TOPOLOGY!);
   }
 
-  /** Spawns `herald <role>` as `name` (its own data directory and log file) and waits until healthy. */
-  async spawn(role: 'job' | 'edge' | 'router', name: string): Promise<HeraldRoleProcess> {
+  /**
+   * Spawns `herald <role> [args]` as `name` (its own data directory and log file) and waits until
+   * healthy, e.g. `spawn('channel', 'sms-1', ['sms'])`.
+   */
+  async spawn(role: 'job' | 'edge' | 'router' | 'channel', name: string, args: string[] = []): Promise<HeraldRoleProcess> {
     return spawnHeraldRole({
       name,
       role,
+      args,
       port: await freePort(),
       env: { ...this.env, HERALD_DATA_DIR: path.join(this.dir, name) },
       logFile: path.join(this.logDir, `${name}.log`),

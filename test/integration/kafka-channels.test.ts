@@ -9,32 +9,25 @@
  * replayed with the same Idempotency-Key and deduplicated by the provider); both workers together
  * stay within the shared budget; the statuses are in MySQL, readable from the edge.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, tempDir } from '../helpers/herald.ts';
-import { keepLogs, spawnHeraldRole, type HeraldRoleProcess } from '../helpers/herald-process.ts';
 import { api, waitFor } from '../helpers/http.ts';
-import { freshMysqlDatabases, kafkaProfileEnv, redisUrl, uniqueName } from '../helpers/services.ts';
+import { RoleCluster } from '../helpers/role-cluster.ts';
+import { freshMysqlDatabases, uniqueName } from '../helpers/services.ts';
 import { startSmsPeer, type SmsPeer } from '../helpers/sms-peer.ts';
 
 const USERS = 240;
 const RATE = 10;
 
 describe('channel workers on the kafka profile: two sms workers, one killed midway', () => {
-  const dir = tempDir('herald-kafka-channels-');
-  const logDir = path.join(dir, 'logs');
-  const procs: HeraldRoleProcess[] = [];
+  const cluster = new RoleCluster('kafka-channels');
   let sms: SmsPeer | undefined;
   let dropDbs: (() => Promise<void>) | undefined;
   let passed = false;
 
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop(15_000)));
+    await cluster.close(passed);
     await sms?.stop();
     await dropDbs?.();
-    if (!passed) keepLogs(logDir, 'kafka-channels');
-    fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
   it('sends each SMS once within the shared budget across a worker crash', async () => {
@@ -42,21 +35,9 @@ describe('channel workers on the kafka profile: two sms workers, one killed midw
     sms.setRateLimit(RATE, 1);
     const dbs = await freshMysqlDatabases(2);
     dropDbs = dbs.drop;
-    const env = kafkaProfileEnv(dir, {
-      HERALD_MYSQL_SHARDS: dbs.urls.join(','),
-      HERALD_REDIS_URL: redisUrl(),
-      HERALD_SHARED_STORE_DIR: path.join(dir, 'shared'),
-      HERALD_LOG_LEVEL: 'info',
-      HERALD_WORKER_THREADS: '1',
-      HERALD_SMS_URL: sms.url,
-      HERALD_SMS_TOKEN: sms.token,
-      HERALD_SMS_RATE_PER_SEC: String(RATE),
-    });
-    const spawnRole = async (role: 'job' | 'edge' | 'channel', name: string, args: string[] = []) =>
-      spawnHeraldRole({ name, role, args, port: await freePort(), env: { ...env, HERALD_DATA_DIR: path.join(dir, name) }, logFile: path.join(logDir, `${name}.log`), onSpawned: (p) => procs.push(p) });
-
-    const [, edge] = await Promise.all([spawnRole('job', 'job-1'), spawnRole('edge', 'edge-1')]);
-    const workers = await Promise.all([spawnRole('channel', 'sms-1', ['sms']), spawnRole('channel', 'sms-2', ['sms'])]);
+    await cluster.start({ HERALD_MYSQL_SHARDS: dbs.urls.join(','), HERALD_SMS_URL: sms.url, HERALD_SMS_TOKEN: sms.token, HERALD_SMS_RATE_PER_SEC: String(RATE) });
+    const [, edge] = await Promise.all([cluster.spawn('job', 'job-1'), cluster.spawn('edge', 'edge-1')]);
+    const workers = await Promise.all([cluster.spawn('channel', 'sms-1', ['sms']), cluster.spawn('channel', 'sms-2', ['sms'])]);
 
     const run = uniqueName('ch');
     const topic = `${run}-alerts`;
@@ -80,7 +61,7 @@ describe('channel workers on the kafka profile: two sms workers, one killed midw
     await workers[0]!.kill();
     const killedAt = sms.messages.length;
     await new Promise((r) => setTimeout(r, 3_000));
-    await spawnRole('channel', 'sms-1b', ['sms']);
+    await cluster.spawn('channel', 'sms-1b', ['sms']);
 
     await waitFor(() => sms!.messages.length >= USERS, 180_000, `${USERS} SMS`, 250);
     await new Promise((r) => setTimeout(r, 3_000));

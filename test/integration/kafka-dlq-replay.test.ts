@@ -6,54 +6,39 @@
  * out, once each, under new idempotency keys; the sent 15 are not touched; a second replay (and a
  * dry run) finds nothing left; the DLQ keeps its letters (a replay moves no offsets).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DlqReplayReport } from '../../jobs/dlq-replay.ts';
-import { freePort, runHeraldCli, tempDir } from '../helpers/herald.ts';
-import { keepLogs, spawnHeraldRole, type HeraldRoleProcess } from '../helpers/herald-process.ts';
+import { runHeraldCli } from '../helpers/herald.ts';
 import { api, waitFor } from '../helpers/http.ts';
-import { freshMysqlDatabases, kafkaProfileEnv, redisUrl, uniqueName } from '../helpers/services.ts';
+import { RoleCluster } from '../helpers/role-cluster.ts';
+import { freshMysqlDatabases, uniqueName } from '../helpers/services.ts';
 import { startSmsPeer, type SmsPeer } from '../helpers/sms-peer.ts';
 
 const USERS = 20;
 const REFUSED = 5;
 
 describe('herald dlq replay on the kafka profile, beside a running sms worker', () => {
-  const dir = tempDir('herald-kafka-dlq-replay-');
-  const logDir = path.join(dir, 'logs');
-  const procs: HeraldRoleProcess[] = [];
+  const cluster = new RoleCluster('kafka-dlq-replay');
   let sms: SmsPeer | undefined;
   let dropDbs: (() => Promise<void>) | undefined;
   let passed = false;
 
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop(15_000)));
+    await cluster.close(passed);
     await sms?.stop();
     await dropDbs?.();
-    if (!passed) keepLogs(logDir, 'kafka-dlq-replay');
-    fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
   it('sends exactly the dead-lettered SMS again, once each, and nothing on a second run', async () => {
     sms = await startSmsPeer();
     const dbs = await freshMysqlDatabases(2);
     dropDbs = dbs.drop;
-    const env = kafkaProfileEnv(dir, {
-      HERALD_MYSQL_SHARDS: dbs.urls.join(','),
-      HERALD_REDIS_URL: redisUrl(),
-      HERALD_SHARED_STORE_DIR: path.join(dir, 'shared'),
-      HERALD_LOG_LEVEL: 'info',
-      HERALD_WORKER_THREADS: '1',
-      HERALD_SMS_URL: sms.url,
-      HERALD_SMS_TOKEN: sms.token,
-      HERALD_SMS_RATE_PER_SEC: '100',
-    });
-    const spawnRole = async (role: 'job' | 'edge' | 'channel', name: string, args: string[] = []) =>
-      spawnHeraldRole({ name, role, args, port: await freePort(), env: { ...env, HERALD_DATA_DIR: path.join(dir, name) }, logFile: path.join(logDir, `${name}.log`), onSpawned: (p) => procs.push(p) });
-    const [, edge] = await Promise.all([spawnRole('job', 'job-1'), spawnRole('edge', 'edge-1'), spawnRole('channel', 'sms-1', ['sms'])]);
+    await cluster.start({ HERALD_MYSQL_SHARDS: dbs.urls.join(','), HERALD_SMS_URL: sms.url, HERALD_SMS_TOKEN: sms.token, HERALD_SMS_RATE_PER_SEC: '100' });
+    const env = cluster.env;
+    const [, edge] = await Promise.all([cluster.spawn('job', 'job-1'), cluster.spawn('edge', 'edge-1'), cluster.spawn('channel', 'sms-1', ['sms'])]);
     const replay = async (...args: string[]): Promise<DlqReplayReport> => {
-      const out = await runHeraldCli(['dlq', 'replay', 'sms', '--json', ...args], { ...env, HERALD_DATA_DIR: path.join(dir, 'replay'), HERALD_LOG_LEVEL: 'warn' });
+      const out = await runHeraldCli(['dlq', 'replay', 'sms', '--json', ...args], { ...env, HERALD_DATA_DIR: path.join(cluster.dir, 'replay'), HERALD_LOG_LEVEL: 'warn' });
       expect(out.code, out.stderr).toBe(0);
       return JSON.parse(out.stdout) as DlqReplayReport;
     };
