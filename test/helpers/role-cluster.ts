@@ -1,7 +1,7 @@
 /**
  * A kafka-profile cluster of `herald <role>` child processes for one integration test: edges with
  * partition ownership and presence in the real Redis, the shared SQLite stores of one machine, one
- * worker thread each and 2 s pings. Each child logs to `<dir>/logs/<name>.log`; `close(passed)`
+ * worker thread each and 2 s pings (channel tests: {@link RoleCluster.startWithSms}). Each child logs to `<dir>/logs/<name>.log`; `close(passed)`
  * stops them and keeps the logs when the test failed.
  */
 import fs from 'node:fs';
@@ -12,7 +12,8 @@ import { RedisOwnershipStore } from '../../stores/redis/ownership-store.ts';
 import { loadTopology } from '../../topology/index.ts';
 import { freePort, tempDir } from './herald.ts';
 import { keepLogs, spawnHeraldRole, type HeraldRoleProcess } from './herald-process.ts';
-import { kafkaProfileEnv, redisUrl } from './services.ts';
+import { freshMysqlDatabases, kafkaProfileEnv, redisUrl } from './services.ts';
+import { startSmsPeer, type SmsPeer } from './sms-peer.ts';
 
 /** See the module comment. */
 export class RoleCluster {
@@ -26,6 +27,8 @@ export class RoleCluster {
   /** The user log (name, partitions) of the cluster's isolated topology (set by {@link start}). */
   userLog: { name: string; partitions: number } = { name: '', partitions: 0 };
   readonly #testName: string;
+  /** Removes what the cluster started besides its children (peers, databases), after they stopped. */
+  readonly #cleanups: (() => Promise<void>)[] = [];
 
   /** @param testName names the kept-logs directory of a failed run */
   constructor(testName: string) {
@@ -52,6 +55,21 @@ export class RoleCluster {
   }
 
   /**
+   * {@link start} for channel tests: sharded MySQL stores in 2 fresh databases and a local SMS
+   * provider (the `herald channel sms` settings, `ratePerSec` sends per second); {@link close}
+   * stops the peer and drops the databases.
+   * @returns the SMS provider peer
+   */
+  async startWithSms(ratePerSec: number): Promise<SmsPeer> {
+    const sms = await startSmsPeer();
+    this.#cleanups.push(() => sms.stop());
+    const dbs = await freshMysqlDatabases(2);
+    this.#cleanups.push(dbs.drop);
+    await this.start({ HERALD_MYSQL_SHARDS: dbs.urls.join(','), HERALD_SMS_URL: sms.url, HERALD_SMS_TOKEN: sms.token, HERALD_SMS_RATE_PER_SEC: String(ratePerSec) });
+    return sms;
+  }
+
+  /**
    * Spawns `herald <role> [args]` as `name` (its own data directory and log file) and waits until
    * healthy, e.g. `spawn('channel', 'sms-1', ['sms'])`.
    */
@@ -72,9 +90,13 @@ export class RoleCluster {
     return this.ownership.ownersOf(this.userLog.name, this.userLog.partitions);
   }
 
-  /** Stops every child (SIGTERM, then SIGKILL after 15 s), keeps the logs unless `passed`, removes the directory. */
+  /**
+   * Stops every child (SIGTERM, then SIGKILL after 15 s), then what {@link startWithSms} started;
+   * keeps the logs unless `passed`, removes the directory.
+   */
   async close(passed: boolean): Promise<void> {
     await Promise.all(this.procs.map((p) => p.stop(15_000)));
+    for (const cleanup of this.#cleanups.splice(0)) await cleanup();
     this.redis.disconnect();
     if (!passed) keepLogs(this.logDir, this.#testName);
     fs.rmSync(this.dir, { recursive: true, force: true });

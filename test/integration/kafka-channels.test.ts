@@ -12,30 +12,19 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { api, waitFor } from '../helpers/http.ts';
 import { RoleCluster } from '../helpers/role-cluster.ts';
-import { freshMysqlDatabases, uniqueName } from '../helpers/services.ts';
-import { startSmsPeer, type SmsPeer } from '../helpers/sms-peer.ts';
+import { uniqueName } from '../helpers/services.ts';
 
 const USERS = 240;
 const RATE = 10;
 
 describe('channel workers on the kafka profile: two sms workers, one killed midway', () => {
   const cluster = new RoleCluster('kafka-channels');
-  let sms: SmsPeer | undefined;
-  let dropDbs: (() => Promise<void>) | undefined;
   let passed = false;
-
-  afterAll(async () => {
-    await cluster.close(passed);
-    await sms?.stop();
-    await dropDbs?.();
-  }, 60_000);
+  afterAll(() => cluster.close(passed), 60_000);
 
   it('sends each SMS once within the shared budget across a worker crash', async () => {
-    sms = await startSmsPeer();
+    const sms = await cluster.startWithSms(RATE);
     sms.setRateLimit(RATE, 1);
-    const dbs = await freshMysqlDatabases(2);
-    dropDbs = dbs.drop;
-    await cluster.start({ HERALD_MYSQL_SHARDS: dbs.urls.join(','), HERALD_SMS_URL: sms.url, HERALD_SMS_TOKEN: sms.token, HERALD_SMS_RATE_PER_SEC: String(RATE) });
     const [, edge] = await Promise.all([cluster.spawn('job', 'job-1'), cluster.spawn('edge', 'edge-1')]);
     const workers = await Promise.all([cluster.spawn('channel', 'sms-1', ['sms']), cluster.spawn('channel', 'sms-2', ['sms'])]);
 
@@ -57,13 +46,13 @@ describe('channel workers on the kafka profile: two sms workers, one killed midw
     const id = pub.body.id as string;
 
     // Kill one worker once a fifth of the SMS went out, restart it 3 s later.
-    await waitFor(() => sms!.messages.length >= USERS / 5, 90_000, `${USERS / 5} SMS`, 100);
+    await waitFor(() => sms.messages.length >= USERS / 5, 90_000, `${USERS / 5} SMS`, 100);
     await workers[0]!.kill();
     const killedAt = sms.messages.length;
     await new Promise((r) => setTimeout(r, 3_000));
     await cluster.spawn('channel', 'sms-1b', ['sms']);
 
-    await waitFor(() => sms!.messages.length >= USERS, 180_000, `${USERS} SMS`, 250);
+    await waitFor(() => sms.messages.length >= USERS, 180_000, `${USERS} SMS`, 250);
     await new Promise((r) => setTimeout(r, 3_000));
     const per = new Map<string, number>();
     for (const m of sms.messages) per.set(m.to, (per.get(m.to) ?? 0) + 1);

@@ -12,29 +12,18 @@ import type { DlqReplayReport } from '../../jobs/dlq-replay.ts';
 import { runHeraldCli } from '../helpers/herald.ts';
 import { api, waitFor } from '../helpers/http.ts';
 import { RoleCluster } from '../helpers/role-cluster.ts';
-import { freshMysqlDatabases, uniqueName } from '../helpers/services.ts';
-import { startSmsPeer, type SmsPeer } from '../helpers/sms-peer.ts';
+import { uniqueName } from '../helpers/services.ts';
 
 const USERS = 20;
 const REFUSED = 5;
 
 describe('herald dlq replay on the kafka profile, beside a running sms worker', () => {
   const cluster = new RoleCluster('kafka-dlq-replay');
-  let sms: SmsPeer | undefined;
-  let dropDbs: (() => Promise<void>) | undefined;
   let passed = false;
-
-  afterAll(async () => {
-    await cluster.close(passed);
-    await sms?.stop();
-    await dropDbs?.();
-  }, 60_000);
+  afterAll(() => cluster.close(passed), 60_000);
 
   it('sends exactly the dead-lettered SMS again, once each, and nothing on a second run', async () => {
-    sms = await startSmsPeer();
-    const dbs = await freshMysqlDatabases(2);
-    dropDbs = dbs.drop;
-    await cluster.start({ HERALD_MYSQL_SHARDS: dbs.urls.join(','), HERALD_SMS_URL: sms.url, HERALD_SMS_TOKEN: sms.token, HERALD_SMS_RATE_PER_SEC: '100' });
+    const sms = await cluster.startWithSms(100);
     const env = cluster.env;
     const [, edge] = await Promise.all([cluster.spawn('job', 'job-1'), cluster.spawn('edge', 'edge-1'), cluster.spawn('channel', 'sms-1', ['sms'])]);
     const replay = async (...args: string[]): Promise<DlqReplayReport> => {
